@@ -1,0 +1,1 @@
+"""Call state: the model and its pure transitions (no I/O)."""

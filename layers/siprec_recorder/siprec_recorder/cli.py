@@ -1,0 +1,60 @@
+"""`siprec-recorder`: one entry point, one module per subcommand under `commands/`.
+
+Each command module defines `register(subparsers)`, which adds its parser and sets `func`
+(args -> exit status). Command modules keep heavy imports inside their run functions so that
+`--help` stays fast. Any RecorderError becomes exit status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from siprec_recorder import __version__
+from siprec_recorder.errors import RecorderError
+
+COMMANDS = ("decode", "metadata", "simulate", "process", "demo", "doctor", "verify", "report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand that is installed."""
+    parser = argparse.ArgumentParser(prog="siprec-recorder", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"siprec_recorder.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"siprec_recorder.commands.{name}":
+                continue  # command not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; exit 2 with a one-line reason on any expected error."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.func(args)
+    except RecorderError as exc:
+        print(f"siprec-recorder {args.command}: {one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"siprec-recorder {args.command}: {type(exc).__name__}: {one_line(str(exc))}",
+              file=sys.stderr)
+        return 2
+    return status
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Collapse a message to one bounded line (never echo a whole hostile input)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

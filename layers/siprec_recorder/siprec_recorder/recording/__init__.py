@@ -1,0 +1,1 @@
+"""The finished call: assembly, encoding, manifest, vCon, verification."""
