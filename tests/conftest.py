@@ -1,0 +1,20 @@
+"""Shared test fixtures: where the repository and the read-only shared data are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# ../shared beside the repository (read-only; CI lays a copy there too).
+SHARED = REPO_ROOT.parent / "shared"
+SIPREC_CORPUS = SHARED / "siprec-corpus"
+KVS_SAMPLES = SHARED / "kvs-samples"
+CHIME_EVENTS = SHARED / "chime-events"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    assert SHARED.is_dir(), f"shared data not found at {SHARED}"
+    return SHARED
