@@ -1,0 +1,409 @@
+"""A local Kinesis Video Streams server that speaks the real KVS HTTP API as boto3 calls it.
+
+Control plane (GetDataEndpoint, CreateStream, DescribeStream) and the data plane the recorder
+reads (ListFragments, GetMediaForFragmentList, GetMedia) on one 127.0.0.1 port, rest-json as
+in botocore's service models, errors as `x-amzn-ErrorType` + {"Message"}. Fragments come from
+`ingest_fragment`; `faults` injects throttling, delays, 5xx, cut bodies and
+unreadable fragments. Run it with `with KvsServer() as kvs:` or
+`python -m siprec_recorder.local.kvs_server`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from siprec_recorder.local import kvs_chunks
+from siprec_recorder.local.kvs_faults import Fault, Faults
+from siprec_recorder.local.kvs_store import (
+    KvsStore,
+    StoredFragment,
+    Stream,
+    get_media_start,
+    select_range,
+)
+
+MAX_REQUEST_BYTES = 1 << 20
+CHUNK = 64 * 1024
+PATHS = {
+    "/getDataEndpoint": "GetDataEndpoint",
+    "/createStream": "CreateStream",
+    "/describeStream": "DescribeStream",
+    "/listFragments": "ListFragments",
+    "/getMediaForFragmentList": "GetMediaForFragmentList",
+    "/getMedia": "GetMedia",
+}
+
+
+class ApiError(Exception):
+    """An error KVS answers with: HTTP status, error type header and a message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _bad(message: str) -> ApiError:
+    return ApiError(400, "InvalidArgumentException", message)
+
+
+class KvsServer:
+    """The server: an in-memory archive (`store`), armed `faults` and a log of `calls`."""
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, missing_fragment: str = "tag"
+    ) -> None:
+        if missing_fragment not in ("tag", "404"):
+            raise ValueError("missing_fragment must be 'tag' or '404'")
+        self.store = KvsStore()
+        self.faults = Faults()
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.missing_fragment = missing_fragment
+        self._calls_lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer((host, port), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.kvs = self  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> KvsServer:
+        """Serve in a daemon thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> KvsServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- ingestion -------------------------------------------------------------------------
+    def create_stream(self, name: str, *, creation_ms: int | None = None) -> str:
+        """Create a stream; returns its ARN."""
+        return self.store.create_stream(name, creation_ms=creation_ms).arn
+
+    def ingest_fragment(self, stream_arn_or_name: str, info: Any, data: bytes) -> StoredFragment:
+        """Archive one fragment. `info` is the writer's FragmentInfo (number, producer/server
+        timestamps, duration); a missing number or server time is assigned as KVS would."""
+        stream = self.store.ensure_stream(stream_arn_or_name)
+        number = _attr(info, "number", "fragment_number")
+        producer_ms = _attr(info, "producer_ms", "producer_timestamp_ms", "start_ms")
+        if producer_ms is None:
+            raise ValueError("fragment info has no producer timestamp")
+        server_ms = _attr(info, "server_ms", "server_timestamp_ms")
+        duration_ms = _attr(info, "duration_ms", "length_ms")
+        fragment = StoredFragment(
+            number=str(number) if number is not None else self.store.next_number(),
+            producer_ms=int(producer_ms),
+            server_ms=int(server_ms) if server_ms is not None else int(producer_ms),
+            duration_ms=int(duration_ms or 0),
+            data=bytes(data),
+        )
+        self.store.add(stream, fragment)
+        return fragment
+
+    def call_count(self, operation: str) -> int:
+        """How many requests for `operation` arrived (faulted ones included)."""
+        with self._calls_lock:
+            return sum(1 for op, _ in self.calls if op == operation)
+
+    def _record(self, operation: str, params: dict[str, Any]) -> None:
+        with self._calls_lock:
+            self.calls.append((operation, params))
+
+    # -- operations ------------------------------------------------------------------------
+    def _stream(self, params: dict[str, Any]) -> Stream:
+        key = params.get("StreamARN") or params.get("StreamName")
+        if not isinstance(key, str) or not key:
+            raise _bad("StreamName or StreamARN is required")
+        stream = self.store.stream(key)
+        if stream is None:
+            raise ApiError(404, "ResourceNotFoundException", "The requested stream is not found")
+        return stream
+
+    def op_json(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Answer a JSON operation."""
+        if operation == "GetDataEndpoint":
+            self._stream(params)
+            return {"DataEndpoint": self.url}
+        if operation == "CreateStream":
+            name = params.get("StreamName")
+            if not isinstance(name, str) or not name or len(name) > 256:
+                raise _bad("StreamName is required")
+            if self.store.stream(name) is not None:
+                raise ApiError(400, "ResourceInUseException", "The stream already exists")
+            return {"StreamARN": self.store.create_stream(name).arn}
+        if operation == "DescribeStream":
+            s = self._stream(params)
+            return {
+                "StreamInfo": {
+                    "StreamName": s.name,
+                    "StreamARN": s.arn,
+                    "MediaType": s.media_type,
+                    "Status": "ACTIVE",
+                    "Version": "1",
+                    "CreationTime": s.creation_ms / 1000,
+                    "DataRetentionInHours": 24,
+                }
+            }
+        if operation == "ListFragments":
+            return self._list_fragments(params)
+        raise _bad("unsupported operation")
+
+    def _list_fragments(self, params: dict[str, Any]) -> dict[str, Any]:
+        max_results = params.get("MaxResults", 1000)
+        if not isinstance(max_results, int) or not 1 <= max_results <= 1000:
+            raise _bad("MaxResults must be 1..1000")
+        token = params.get("NextToken")
+        kind: str
+        if token is not None:
+            stream_key, kind, start, end, offset = _decode_token(token)
+            stream = self._stream({"StreamARN": stream_key})
+        else:
+            stream = self._stream(params)
+            selector = params.get("FragmentSelector")
+            if not isinstance(selector, dict):
+                raise _bad("FragmentSelector is required without NextToken")
+            kind = str(selector.get("FragmentSelectorType"))
+            rng = selector.get("TimestampRange")
+            if kind not in ("PRODUCER_TIMESTAMP", "SERVER_TIMESTAMP") or not isinstance(rng, dict):
+                raise _bad("FragmentSelector is invalid")
+            start, end = _ms(rng.get("StartTimestamp")), _ms(rng.get("EndTimestamp"))
+            if start > end:
+                raise _bad("StartTimestamp is after EndTimestamp")
+            offset = 0
+        matched = select_range(stream, kind, start, end)
+        page = matched[offset : offset + max_results]
+        # KVS: "Results are in no specific order, even across pages" - so never sorted here.
+        page = page[1::2] + page[0::2]
+        out: dict[str, Any] = {
+            "Fragments": [
+                {
+                    "FragmentNumber": f.number,
+                    "FragmentSizeInBytes": f.size,
+                    "ProducerTimestamp": f.producer_ms / 1000,
+                    "ServerTimestamp": f.server_ms / 1000,
+                    "FragmentLengthInMilliseconds": f.duration_ms,
+                }
+                for f in page
+            ]
+        }
+        if offset + max_results < len(matched):
+            out["NextToken"] = _encode_token(stream.arn, kind, start, end, offset + max_results)
+        return out
+
+    def media_chunks(self, operation: str, params: dict[str, Any]) -> Iterator[bytes]:
+        """Validate a media request (raising ApiError) and return its body's chunks."""
+        stream = self._stream(params)
+        if operation == "GetMediaForFragmentList":
+            numbers = params.get("Fragments")
+            if (
+                not isinstance(numbers, list)
+                or not 1 <= len(numbers) <= 1000
+                or not all(isinstance(n, str) and n.isdigit() and len(n) <= 128 for n in numbers)
+            ):
+                raise _bad("Fragments must be 1..1000 fragment numbers")
+            if self.missing_fragment == "404" and any(stream.find(n) is None for n in numbers):
+                raise ApiError(404, "ResourceNotFoundException", "Requested fragment not found")
+            return self._fragment_list_body(stream, numbers)
+        selector = params.get("StartSelector")
+        if not isinstance(selector, dict):
+            raise _bad("StartSelector is required")
+        try:
+            start = get_media_start(stream, selector)
+        except LookupError as exc:
+            raise ApiError(404, "ResourceNotFoundException", str(exc)) from exc
+        except ValueError as exc:
+            raise _bad(str(exc)) from exc
+        return self._get_media_body(stream, start)
+
+    def _fragment_list_body(self, stream: Stream, numbers: list[str]) -> Iterator[bytes]:
+        for number in numbers:
+            fragment = stream.find(number)
+            if fragment is None or number in self.faults.dropped:
+                yield kvs_chunks.error_chunk(
+                    {
+                        "AWS_KINESISVIDEO_FRAGMENT_NUMBER": number,
+                        "AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE": str(
+                            kvs_chunks.ERROR_FRAGMENT_NOT_FOUND
+                        ),
+                        "AWS_KINESISVIDEO_EXCEPTION_MESSAGE": "Requested fragment is not found",
+                    }
+                )
+                return  # KVS stops the response at the fragment that failed
+            yield fragment.data
+
+    def _get_media_body(self, stream: Stream, start: int) -> Iterator[bytes]:
+        # Stored fragments already carry GetMedia's after-Cluster tags (the writer adds them).
+        for fragment in stream.fragments[start:]:
+            if fragment.number in self.faults.dropped:
+                yield kvs_chunks.error_chunk(
+                    {
+                        "AWS_KINESISVIDEO_ERROR_CODE": "Requested fragment is not found",
+                        "AWS_KINESISVIDEO_ERROR_ID": str(kvs_chunks.ERROR_FRAGMENT_NOT_FOUND),
+                        "AWS_KINESISVIDEO_CONTINUATION_TOKEN": fragment.number,
+                    }
+                )
+                return
+            yield fragment.data
+
+
+def _attr(obj: Any, *names: str) -> Any:
+    for name in names:
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _ms(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _bad("timestamps must be epoch seconds")
+    return round(value * 1000)
+
+
+def _encode_token(arn: str, kind: str, start: int, end: int, offset: int) -> str:
+    raw = json.dumps([arn, kind, start, end, offset], separators=(",", ":"))
+    return base64.b64encode(raw.encode()).decode()
+
+
+def _decode_token(token: Any) -> tuple[str, str, int, int, int]:
+    try:
+        arn, kind, start, end, offset = json.loads(base64.b64decode(str(token), validate=True))
+        if not (isinstance(arn, str) and isinstance(offset, int) and offset >= 0):
+            raise ValueError("token fields")
+        return arn, str(kind), int(start), int(end), offset
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise _bad("NextToken is invalid") from exc
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "LocalKVS/1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return  # quiet: tests and the demo read their own output
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        kvs: KvsServer = self.server.kvs  # type: ignore[attr-defined]
+        operation = PATHS.get(self.path.split("?", 1)[0])
+        try:
+            params = self._read_json()
+            if operation is None:
+                raise ApiError(404, "UnknownOperationException", "unknown path")
+            kvs._record(operation, params)
+            faults = kvs.faults.take(operation)
+            cut = self._apply_faults(faults)
+            if operation in ("GetMediaForFragmentList", "GetMedia"):
+                self._send_media(kvs.media_chunks(operation, params), cut)
+            else:
+                self._send_json(200, kvs.op_json(operation, params))
+        except ApiError as err:
+            self._send_json(err.status, {"Message": err.message}, err.code)
+
+    def _read_json(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            self.close_connection = True
+            raise _bad("request body too large")
+        raw = self.rfile.read(length) if length else b"{}"
+        try:
+            params = json.loads(raw or b"{}")
+        except ValueError as exc:
+            raise _bad("request body is not JSON") from exc
+        if not isinstance(params, dict):
+            raise _bad("request body must be a JSON object")
+        return params
+
+    def _apply_faults(self, faults: list[Fault]) -> Fault | None:
+        cut = None
+        for fault in faults:
+            if fault.kind == "delay":
+                time.sleep(fault.seconds)
+            elif fault.kind == "throttle":
+                raise ApiError(400, "ClientLimitExceededException", "Rate exceeded (injected)")
+            elif fault.kind == "fail":
+                raise ApiError(fault.status, "InternalFailure", "Internal failure (injected)")
+            elif fault.kind == "cut":
+                cut = fault
+        return cut
+
+    def _send_json(self, status: int, body: dict[str, Any], error_type: str | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        if error_type:
+            self.send_header("x-amzn-ErrorType", f"{error_type}:")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_media(self, chunks: Iterator[bytes], cut: Fault | None) -> None:
+        body = b"".join(chunks)  # archive is in memory; lets a cut know the body's length
+        limit = len(body) if cut is None else (cut.after_bytes or len(body) // 2)
+        self.send_response(200)
+        self.send_header("Content-Type", "video/webm")
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for pos in range(0, min(limit, len(body)), CHUNK):
+            piece = body[pos : min(pos + CHUNK, limit)]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        if cut is not None:
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.wfile.write(b"0\r\n\r\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until interrupted. Prints the URL."""
+    parser = argparse.ArgumentParser(prog="python -m siprec_recorder.local.kvs_server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    server = KvsServer(args.host, args.port)
+    with server:
+        print(server.url, flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
