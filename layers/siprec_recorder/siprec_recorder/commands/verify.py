@@ -1,0 +1,115 @@
+"""`siprec-recorder verify DIR|s3://bucket/prefix/`: is this recording exactly what was written?
+
+Checks every object's size and SHA-256 against manifest.json, flags missing and extra objects and
+checks manifest.json.sig with KMS when credentials (or an endpoint) are there. One finding per
+line; exit 0 when everything matches, 1 when something does not, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from siprec_recorder.errors import RecorderError
+
+_ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS")
+
+
+def register(subparsers: Any) -> None:
+    """Add the `verify` parser."""
+    parser = subparsers.add_parser(
+        "verify", help="check a recording's digests and signature", description=__doc__
+    )
+    parser.add_argument(
+        "target", help="recording folder (holding manifest.json) or s3://bucket/prefix/"
+    )
+    parser.add_argument(
+        "--require-signature",
+        action="store_true",
+        help="treat an absent or unchecked signature as a failure",
+    )
+    parser.add_argument(
+        "--key-id",
+        action="append",
+        default=None,
+        help="trusted KMS signing key (id, alias or ARN); default SIGNING_KEY_ID; repeatable",
+    )
+    parser.add_argument("--no-kms", action="store_true", help="do not call KMS (digests only)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify one recording and print each finding on its own line."""
+    from siprec_recorder.config import Settings
+    from siprec_recorder.recording.integrity import SIGNATURE_NAME, check_recording
+
+    trusted = args.key_id or [k for k in [Settings.from_env().signing_key_id] if k]
+    with tempfile.TemporaryDirectory(prefix="siprec-verify-") as tmp:
+        root = local_root(args.target, Path(tmp))
+        verifier = None
+        if not args.no_kms and (root / SIGNATURE_NAME).is_file():
+            verifier = kms_verifier()
+        result = check_recording(
+            root,
+            verifier=verifier,
+            require_signature=args.require_signature,
+            trusted_key_ids=trusted,
+        )
+    for problem in result.problems:
+        print(f"MISMATCH {problem}")
+    for note in result.notes:
+        print(note)
+    if result.signature_valid:
+        print(f"signature valid: key {result.signature_key_id}")
+    if result.problems:
+        print(f"FAILED: {len(result.problems)} problem(s) in {args.target}")
+        return 1
+    print(f"OK: {result.objects_checked} object(s) match the manifest")
+    return 0
+
+
+def local_root(target: str, scratch: Path) -> Path:
+    """The local folder to check: the target itself, or the S3 prefix downloaded to scratch."""
+    if target.startswith("s3://"):
+        from siprec_recorder.aws.s3_tree import download_prefix
+
+        return find_manifest_dir(download_prefix(target, scratch / "recording"))
+    path = Path(target)
+    if not path.is_dir():
+        raise RecorderError(f"not a folder: {target[:200]}")
+    return find_manifest_dir(path)
+
+
+def find_manifest_dir(path: Path) -> Path:
+    """The folder itself when it holds manifest.json, else the one folder below that does."""
+    if (path / "manifest.json").is_file():
+        return path
+    found = [p.parent for p in path.rglob("manifest.json")][:2]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise RecorderError("no manifest.json in the folder or below it")
+    raise RecorderError("more than one manifest.json below the folder: name one recording")
+
+
+def kms_verifier() -> Any | None:
+    """A KMS verifier when credentials or an endpoint are configured, else None (with a note)."""
+    try:
+        import boto3
+
+        session = boto3.session.Session()
+        has_endpoint = any(os.environ.get(v) for v in _ENDPOINT_VARS)
+        if session.get_credentials() is None and not has_endpoint:
+            return None
+        if session.region_name is None:
+            print("signature not checked: no AWS region configured", file=sys.stderr)
+            return None
+        from siprec_recorder.aws.kms_signer import KmsVerifier
+
+        return KmsVerifier(session.client("kms"))
+    except Exception:  # noqa: BLE001 - a missing SDK or config only means "not checked"
+        return None

@@ -1,0 +1,329 @@
+"""Tamper evidence for a finished recording: a signed manifest and a checker for it.
+
+The manifest lists every object with its size and SHA-256; `manifest.json.sig` holds a signature
+over the manifest's own SHA-256 (KMS in production). `check_recording` recomputes everything from
+the bytes on disk, so a changed byte, a missing or an extra object, an edited manifest or a bad
+signature each produce a `Problem` that names exactly what does not match. Sans-IO except for
+reading the directory; the signature check goes through a `Verifier` (KMS adapter in aws/).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+
+MANIFEST_NAME = "manifest.json"
+SIGNATURE_NAME = "manifest.json.sig"
+TAGS_SUFFIX = ".tags.json"
+SIGNATURE_FORMAT = "siprec-recorder-manifest-signature/1"
+MAX_MANIFEST_BYTES = 16 << 20  # a manifest is a few KiB; refuse anything absurd fast
+MAX_SIGNATURE_BYTES = 64 << 10
+MAX_OBJECTS = 10_000
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing that does not match: the object key (or file name) and what is wrong with it."""
+
+    key: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.what}"
+
+
+class Signer(Protocol):
+    """Signs a SHA-256 digest (KMS `Sign` with MessageType=DIGEST in production)."""
+
+    key_id: str
+    algorithm: str
+
+    def sign(self, digest: bytes) -> bytes: ...
+
+
+class Verifier(Protocol):
+    """Checks a signature over a SHA-256 digest; False when it does not verify."""
+
+    def verify(self, digest: bytes, signature: bytes, key_id: str, algorithm: str) -> bool: ...
+
+
+class SignatureUnchecked(Exception):  # noqa: N818 - a reason, not a failure of the recording
+    """Raised by a Verifier that could not check at all (no credentials, KMS unreachable)."""
+
+
+@dataclass(frozen=True)
+class SignatureFile:
+    """The parsed content of manifest.json.sig."""
+
+    key_id: str
+    algorithm: str
+    manifest_sha256: str
+    signature: bytes
+
+
+@dataclass
+class CheckResult:
+    """What `check_recording` found: problems (mismatches) and notes (what was not checked)."""
+
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    objects_checked: int = 0
+    signature_valid: bool | None = None  # None: not checked
+    signature_key_id: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def sha256_hex(path: Path) -> str:
+    """SHA-256 of a file in 1 MiB pieces (the store's helper once it exists, else this one)."""
+    return _hasher()(path)
+
+
+def _hasher() -> Callable[[Path], str]:
+    try:  # one place for hashing: the store's digest helper, when it has landed
+        from siprec_recorder.recording.store import sha256_file
+
+        return sha256_file
+    except ImportError:
+        return _sha256_file
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sign_manifest(manifest_bytes: bytes, signer: Signer) -> bytes:
+    """The content of manifest.json.sig: key, algorithm, manifest SHA-256 and the signature."""
+    digest = hashlib.sha256(manifest_bytes).digest()
+    signature = signer.sign(digest)
+    doc = {
+        "format": SIGNATURE_FORMAT,
+        "key_id": signer.key_id,
+        "algorithm": signer.algorithm,
+        "manifest_sha256": digest.hex(),
+        "signature": base64.b64encode(signature).decode("ascii"),
+    }
+    return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def parse_signature(data: bytes) -> SignatureFile:
+    """Parse manifest.json.sig; ValueError with a one-line reason when it is not one."""
+    if len(data) > MAX_SIGNATURE_BYTES:
+        raise ValueError(f"{len(data)} bytes, more than a signature file can be")
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not JSON ({type(exc).__name__})") from None
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    fields = {}
+    for name in ("key_id", "algorithm", "manifest_sha256", "signature"):
+        value = doc.get(name)
+        if not isinstance(value, str) or not value or len(value) > 4096:
+            raise ValueError(f"'{name}' is missing or not a short string")
+        fields[name] = value
+    if not _HEX64.fullmatch(fields["manifest_sha256"]):
+        raise ValueError("'manifest_sha256' is not 64 lowercase hex digits")
+    try:
+        signature = base64.b64decode(fields["signature"], validate=True)
+    except binascii.Error:
+        raise ValueError("'signature' is not base64") from None
+    return SignatureFile(
+        fields["key_id"], fields["algorithm"], fields["manifest_sha256"], signature
+    )
+
+
+def verify_recording(root: Path, *, verifier: Verifier | None = None) -> list[Problem]:
+    """Each object's size and SHA-256 against the manifest, missing/extra objects, the signature."""
+    return check_recording(root, verifier=verifier).problems
+
+
+def check_recording(
+    root: Path,
+    *,
+    verifier: Verifier | None = None,
+    require_signature: bool = False,
+    trusted_key_ids: Collection[str] = (),
+) -> CheckResult:
+    """Like `verify_recording`, also saying what could not be checked and why."""
+    result = CheckResult()
+    manifest_path = root / MANIFEST_NAME
+    if not manifest_path.is_file():
+        result.problems.append(Problem(MANIFEST_NAME, "missing"))
+        return result
+    manifest_bytes, manifest = _load_manifest(manifest_path, result)
+    if manifest is not None:
+        _check_objects(root, manifest, result)
+    if manifest_bytes is not None:
+        _check_signature(root, manifest_bytes, verifier, require_signature, trusted_key_ids, result)
+    return result
+
+
+def _load_manifest(path: Path, result: CheckResult) -> tuple[bytes | None, dict[str, Any] | None]:
+    size = path.stat().st_size
+    if size > MAX_MANIFEST_BYTES:
+        result.problems.append(Problem(MANIFEST_NAME, f"{size} bytes, too large to be a manifest"))
+        return None, None
+    data = path.read_bytes()
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        result.problems.append(Problem(MANIFEST_NAME, f"not JSON ({type(exc).__name__})"))
+        return data, None
+    if not isinstance(doc, dict) or not isinstance(doc.get("objects"), list):
+        result.problems.append(Problem(MANIFEST_NAME, "not a manifest: no 'objects' list"))
+        return data, None
+    if len(doc["objects"]) > MAX_OBJECTS:
+        result.problems.append(Problem(MANIFEST_NAME, f"lists more than {MAX_OBJECTS} objects"))
+        return data, None
+    return data, doc
+
+
+def _check_objects(root: Path, manifest: Mapping[str, Any], result: CheckResult) -> None:
+    hasher = _hasher()
+    claimed: set[Path] = set()
+    for index, entry in enumerate(manifest["objects"]):
+        parsed = _parse_entry(entry)
+        if isinstance(parsed, str):
+            result.problems.append(Problem(f"objects[{index}]", parsed))
+            continue
+        key, size, sha = parsed
+        path = resolve_key(root, key)
+        if path is None:
+            result.problems.append(Problem(key, "missing: listed in the manifest, no such file"))
+            continue
+        claimed.add(path)
+        result.objects_checked += 1
+        actual_size = path.stat().st_size
+        if actual_size != size:
+            result.problems.append(
+                Problem(key, f"size is {actual_size} bytes, the manifest says {size}")
+            )
+        actual_sha = hasher(path)
+        if actual_sha != sha:
+            result.problems.append(Problem(key, f"sha256 is {actual_sha}, the manifest says {sha}"))
+    own = {root / MANIFEST_NAME, root / SIGNATURE_NAME}
+    # The directory store keeps an object's tags beside it as <key>.tags.json (S3 keeps them on
+    # the object): those of listed objects are not extra objects.
+    own |= {p.with_name(p.name + TAGS_SUFFIX) for p in claimed | own}
+    for path in _files(root):
+        if path not in claimed and path not in own:
+            rel = path.relative_to(root).as_posix()
+            result.problems.append(Problem(rel, "extra: present but not listed in the manifest"))
+
+
+def _parse_entry(entry: Any) -> tuple[str, int, str] | str:
+    if not isinstance(entry, dict):
+        return "not an object"
+    key, size, sha = entry.get("key"), entry.get("bytes"), entry.get("sha256")
+    if not isinstance(key, str) or not key or len(key) > 1024:
+        return "'key' is missing or not a string of at most 1024 characters"
+    if not _safe_key(key):
+        return "'key' is not a safe relative object key"
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        return f"{key}: 'bytes' is not a non-negative integer"
+    if not isinstance(sha, str) or not _HEX64.fullmatch(sha):
+        return f"{key}: 'sha256' is not 64 lowercase hex digits"
+    return key, size, sha
+
+
+def _safe_key(key: str) -> bool:
+    if "\\" in key or "\x00" in key or key.startswith("/"):
+        return False
+    return all(part not in ("", ".", "..") for part in key.split("/"))
+
+
+def resolve_key(root: Path, key: str) -> Path | None:
+    """The file under root holding an object key: the whole key, else its shortest tails.
+
+    Objects carry full S3 keys (prefix/date/transaction/x.wav); a downloaded prefix or a local
+    recording directory holds them relative to the folder of manifest.json.
+    """
+    parts = PurePosixPath(key).parts
+    for start in range(len(parts)):
+        candidate = root.joinpath(*parts[start:])
+        if candidate.is_file() and not candidate.is_symlink():
+            return candidate
+    return None
+
+
+def _files(root: Path) -> Iterator[Path]:
+    for path in sorted(root.rglob("*")):
+        if path.is_file() or path.is_symlink():
+            yield path
+
+
+def _check_signature(
+    root: Path,
+    manifest_bytes: bytes,
+    verifier: Verifier | None,
+    require: bool,
+    trusted: Collection[str],
+    result: CheckResult,
+) -> None:
+    sig_path = root / SIGNATURE_NAME
+    if not sig_path.is_file():
+        _unchecked(result, require, f"{SIGNATURE_NAME} is absent (recording not signed)")
+        return
+    try:
+        sig = parse_signature(sig_path.read_bytes()[: MAX_SIGNATURE_BYTES + 1])
+    except ValueError as exc:
+        result.problems.append(Problem(SIGNATURE_NAME, f"not a signature file: {exc}"))
+        return
+    result.signature_key_id = sig.key_id
+    digest = hashlib.sha256(manifest_bytes).digest()
+    if digest.hex() != sig.manifest_sha256:
+        result.problems.append(
+            Problem(
+                MANIFEST_NAME,
+                f"sha256 is {digest.hex()}, the signature file signed {sig.manifest_sha256}"
+                " (manifest changed after signing)",
+            )
+        )
+    if trusted and not _trusted(sig.key_id, trusted):
+        result.problems.append(Problem(SIGNATURE_NAME, f"signed by untrusted key {sig.key_id}"))
+    if verifier is None:
+        _unchecked(result, require, "no verifier (no KMS credentials or endpoint)")
+        return
+    try:
+        valid = verifier.verify(digest, sig.signature, sig.key_id, sig.algorithm)
+    except SignatureUnchecked as exc:
+        _unchecked(result, require, str(exc))
+        return
+    result.signature_valid = valid
+    if not valid:
+        result.problems.append(
+            Problem(
+                SIGNATURE_NAME,
+                f"signature does not verify over the manifest with key {sig.key_id}"
+                f" ({sig.algorithm})",
+            )
+        )
+
+
+def _unchecked(result: CheckResult, require: bool, reason: str) -> None:
+    if require:
+        result.problems.append(
+            Problem(SIGNATURE_NAME, f"signature required, not checked: {reason}")
+        )
+    else:
+        result.notes.append(f"signature not checked: {reason}")
+
+
+def _trusted(key_id: str, trusted: Collection[str]) -> bool:
+    """A key id matches a trusted id, alias or ARN (KMS reports the ARN of a key given by id)."""
+    return any(key_id == t or key_id.endswith("/" + t) or t.endswith("/" + key_id) for t in trusted)

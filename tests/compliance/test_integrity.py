@@ -1,0 +1,196 @@
+"""Manifest digests and the KMS signature: every kind of tampering is named, nothing else is."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from siprec_recorder.aws.kms_signer import KmsSigner, KmsVerifier
+from siprec_recorder.recording.integrity import (
+    SIGNATURE_NAME,
+    check_recording,
+    parse_signature,
+    sign_manifest,
+    verify_recording,
+)
+
+from tests.compliance.fixtures import PREFIX, make_recording
+
+
+@pytest.fixture
+def kms(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield boto3.client("kms", region_name="us-east-1")
+
+
+def new_key(kms: Any) -> str:
+    meta = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec="ECC_NIST_P256")["KeyMetadata"]
+    return str(meta["KeyId"])
+
+
+@pytest.fixture
+def signed(tmp_path: Path, kms: Any) -> tuple[Path, str]:
+    root = tmp_path / "rec"
+    make_recording(root)
+    key_id = new_key(kms)
+    sig = sign_manifest((root / "manifest.json").read_bytes(), KmsSigner(key_id, kms))
+    (root / SIGNATURE_NAME).write_bytes(sig)
+    return root, key_id
+
+
+def test_untouched_recording_has_no_problems_and_a_valid_signature(signed, kms) -> None:
+    root, key_id = signed
+    result = check_recording(root, verifier=KmsVerifier(kms), trusted_key_ids=[key_id])
+    assert result.problems == []
+    assert result.signature_valid is True
+    assert result.objects_checked == 3
+
+
+def test_signature_file_names_key_algorithm_and_the_manifest_digest(signed) -> None:
+    root, key_id = signed
+    doc = json.loads((root / SIGNATURE_NAME).read_bytes())
+    assert doc["key_id"] == key_id
+    assert doc["algorithm"] == "ECDSA_SHA_256"
+    assert (
+        doc["manifest_sha256"] == hashlib.sha256((root / "manifest.json").read_bytes()).hexdigest()
+    )
+    # a DER-encoded ECDSA P-256 signature: SEQUENCE of two INTEGERs, 70-72 bytes
+    der = base64.b64decode(doc["signature"])
+    assert der[0] == 0x30 and 8 <= len(der) <= 72
+
+
+def test_changed_byte_is_named_with_both_digests(signed, kms) -> None:
+    root, _ = signed
+    path = root / "agent-1.wav"
+    data = bytearray(path.read_bytes())
+    data[5000] ^= 0x01
+    path.write_bytes(bytes(data))
+    problems = verify_recording(root, verifier=KmsVerifier(kms))
+    assert [p.key for p in problems] == [PREFIX + "agent-1.wav"]
+    assert "sha256 is " + hashlib.sha256(bytes(data)).hexdigest() in problems[0].what
+    assert "size" not in problems[0].what  # same length: only the digest differs
+
+
+def test_missing_object(signed, kms) -> None:
+    root, _ = signed
+    (root / "stereo.wav").unlink()
+    problems = verify_recording(root, verifier=KmsVerifier(kms))
+    assert [(p.key, p.what.split(":")[0]) for p in problems] == [(PREFIX + "stereo.wav", "missing")]
+
+
+def test_extra_object_even_in_a_subfolder(signed, kms) -> None:
+    root, _ = signed
+    (root / "later").mkdir()
+    (root / "later" / "inserted.wav").write_bytes(b"RIFF")
+    problems = verify_recording(root, verifier=KmsVerifier(kms))
+    assert [(p.key, p.what.split(":")[0]) for p in problems] == [("later/inserted.wav", "extra")]
+
+
+def test_tags_sidecar_of_a_listed_object_is_not_extra(signed, kms) -> None:
+    root, _ = signed
+    (root / "stereo.wav.tags.json").write_text("{}")
+    assert verify_recording(root, verifier=KmsVerifier(kms)) == []
+
+
+def test_consistently_tampered_manifest_is_caught_by_the_signature(signed, kms) -> None:
+    """Swap audio and update its size+digest in the manifest: only the signature can tell."""
+    root, _ = signed
+    (root / "agent-1.wav").write_bytes((root / "customer-0.wav").read_bytes())
+    manifest = json.loads((root / "manifest.json").read_bytes())
+    for obj in manifest["objects"]:
+        if obj["key"].endswith("agent-1.wav"):
+            raw = (root / "agent-1.wav").read_bytes()
+            obj["bytes"], obj["sha256"] = len(raw), hashlib.sha256(raw).hexdigest()
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    problems = verify_recording(root, verifier=KmsVerifier(kms))
+    keys = sorted(p.key for p in problems)
+    assert keys == ["manifest.json", SIGNATURE_NAME]
+    assert any("changed after signing" in p.what for p in problems)
+    assert any("does not verify" in p.what for p in problems)
+
+
+def test_bad_signature_bytes(signed, kms) -> None:
+    root, _ = signed
+    doc = json.loads((root / SIGNATURE_NAME).read_bytes())
+    sig = bytearray(base64.b64decode(doc["signature"]))
+    sig[-1] ^= 0x55
+    doc["signature"] = base64.b64encode(bytes(sig)).decode()
+    (root / SIGNATURE_NAME).write_text(json.dumps(doc))
+    result = check_recording(root, verifier=KmsVerifier(kms))
+    assert result.signature_valid is False
+    assert [p.key for p in result.problems] == [SIGNATURE_NAME]
+
+
+def test_signature_by_another_key_is_untrusted(tmp_path: Path, kms) -> None:
+    root = tmp_path / "rec"
+    make_recording(root)
+    trusted, other = new_key(kms), new_key(kms)
+    sig = sign_manifest((root / "manifest.json").read_bytes(), KmsSigner(other, kms))
+    (root / SIGNATURE_NAME).write_bytes(sig)
+    problems = check_recording(root, verifier=KmsVerifier(kms), trusted_key_ids=[trusted]).problems
+    assert [p.what for p in problems] == [f"signed by untrusted key {other}"]
+
+
+def test_unsigned_recording_is_a_note_unless_a_signature_is_required(tmp_path: Path) -> None:
+    root = tmp_path / "rec"
+    make_recording(root)
+    relaxed = check_recording(root)
+    assert relaxed.problems == [] and relaxed.signature_valid is None
+    assert relaxed.notes == [
+        f"signature not checked: {SIGNATURE_NAME} is absent (recording not signed)"
+    ]
+    strict = check_recording(root, require_signature=True)
+    assert [p.key for p in strict.problems] == [SIGNATURE_NAME]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"not json",
+        b"[]",
+        b'{"key_id": "k"}',
+        json.dumps(
+            {
+                "key_id": "k",
+                "algorithm": "ECDSA_SHA_256",
+                "manifest_sha256": "0" * 64,
+                "signature": "***",
+            }
+        ).encode(),
+        b"{" * 70000,
+    ],
+)
+def test_hostile_signature_files_are_refused_with_a_short_reason(content: bytes) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_signature(content)
+    assert len(str(info.value)) < 120
+
+
+def test_hostile_manifest_entries(tmp_path: Path) -> None:
+    root = tmp_path / "rec"
+    make_recording(root)
+    manifest = json.loads((root / "manifest.json").read_bytes())
+    manifest["objects"] += [
+        {"key": "../../etc/passwd", "bytes": 1, "sha256": "0" * 64},
+        {"key": "x.wav", "bytes": -1, "sha256": "0" * 64},
+        {"key": "y.wav", "bytes": 1, "sha256": "nothex"},
+        "not an object",
+    ]
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    problems = verify_recording(root)
+    assert [p.key for p in problems] == ["objects[3]", "objects[4]", "objects[5]", "objects[6]"]
+    assert "safe" in problems[0].what
+
+
+def test_missing_or_broken_manifest(tmp_path: Path) -> None:
+    assert [str(p) for p in verify_recording(tmp_path)] == ["manifest.json: missing"]
+    (tmp_path / "manifest.json").write_text("{oops")
+    assert verify_recording(tmp_path)[0].what.startswith("not JSON")

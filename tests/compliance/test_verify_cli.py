@@ -1,0 +1,93 @@
+"""`siprec-recorder verify` on a folder and on an S3 prefix (moto), with KMS (moto)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from siprec_recorder.aws.kms_signer import KmsSigner
+from siprec_recorder.cli import main
+from siprec_recorder.recording.integrity import SIGNATURE_NAME, sign_manifest
+
+from tests.compliance.fixtures import PREFIX, make_recording
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("SIGNING_KEY_ID", raising=False)
+    with mock_aws():
+        yield
+
+
+def signed_recording(root: Path) -> str:
+    make_recording(root)
+    kms: Any = boto3.client("kms")
+    key_id = str(
+        kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec="ECC_NIST_P256")["KeyMetadata"]["KeyId"]
+    )
+    (root / SIGNATURE_NAME).write_bytes(
+        sign_manifest((root / "manifest.json").read_bytes(), KmsSigner(key_id, kms))
+    )
+    return key_id
+
+
+def test_folder_ok_then_tampered(tmp_path: Path, aws: None, capsys) -> None:
+    root = tmp_path / "rec"
+    key_id = signed_recording(root)
+    assert main(["verify", str(root), "--key-id", key_id, "--require-signature"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [f"signature valid: key {key_id}", "OK: 3 object(s) match the manifest"]
+
+    (root / "customer-0.wav").write_bytes((root / "customer-0.wav").read_bytes()[:-2])
+    (root / "notes.txt").write_text("x")
+    assert main(["verify", str(root)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    mismatches = [line for line in lines if line.startswith("MISMATCH")]
+    assert len(mismatches) == 3  # size, digest, extra: one finding per line
+    assert any(line.startswith(f"MISMATCH {PREFIX}customer-0.wav: size is ") for line in mismatches)
+    assert "MISMATCH notes.txt: extra: present but not listed in the manifest" in mismatches
+    assert lines[-1].startswith("FAILED: 3 problem(s)")
+
+
+def test_parent_folder_finds_the_one_manifest(tmp_path: Path, aws: None) -> None:
+    signed_recording(tmp_path / "a" / "b")
+    assert main(["verify", str(tmp_path / "a")]) == 0
+
+
+def test_without_kms_says_signature_not_checked(tmp_path: Path, aws: None, capsys) -> None:
+    root = tmp_path / "rec"
+    signed_recording(root)
+    assert main(["verify", str(root), "--no-kms"]) == 0
+    out = capsys.readouterr().out
+    assert "signature not checked: no verifier" in out
+    assert main(["verify", str(root), "--no-kms", "--require-signature"]) == 1
+
+
+def test_bad_input_exits_2(tmp_path: Path, aws: None, capsys) -> None:
+    assert main(["verify", str(tmp_path / "nope")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert main(["verify", str(tmp_path)]) == 2  # no manifest anywhere
+    assert main(["verify", "s3://"]) == 2
+
+
+def test_s3_prefix(tmp_path: Path, aws: None, capsys) -> None:
+    root = tmp_path / "rec"
+    key_id = signed_recording(root)
+    s3: Any = boto3.client("s3")
+    s3.create_bucket(Bucket="recs")
+    for path in root.iterdir():
+        s3.upload_file(str(path), "recs", PREFIX + path.name)
+    url = f"s3://recs/{PREFIX}"
+    assert main(["verify", url, "--key-id", key_id]) == 0
+    assert "signature valid" in capsys.readouterr().out
+    s3.put_object(Bucket="recs", Key=PREFIX + "smuggled.wav", Body=b"RIFF")
+    assert main(["verify", url]) == 1
+    assert "MISMATCH smuggled.wav: extra" in capsys.readouterr().out
+    assert main(["verify", "s3://recs/nothing-here/"]) == 2
