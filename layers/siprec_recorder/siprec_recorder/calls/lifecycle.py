@@ -1,0 +1,340 @@
+"""Pure call transitions: (call, input) -> (call, effects). No clock, no I/O.
+
+Rules (why the state is right whatever order EventBridge delivers in):
+- an event id already seen changes nothing (idempotent redelivery);
+- stream fields from a STARTED event win, ENDED/FAILED only fill gaps (end fields excepted), and
+  a stream's status only moves forward (STARTED < ENDED < FAILED), so ENDED-before-STARTED merges;
+- metadata snapshots are deduplicated by body and ordered by (event time, event id);
+- the call is ready when every expected stream has ENDED; expected = the SIPREC stream labels that
+  some participant sends, else every stream seen (each seen STARTED, so no metadata was missed);
+- ready -> QUEUED plus one EnqueueRecording; the store writes the status change before the effect
+  runs, so the status transition is the guard against a second job;
+- terminal states (RECORDED, RECORDED_ONE_WAY, FAILED) are final.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from siprec_recorder.calls.events import StreamingStatusEvent, iso
+from siprec_recorder.calls.model import (
+    STREAM_ENDED,
+    STREAM_FAILED,
+    STREAM_STARTED,
+    Call,
+    CallStatus,
+    EnqueueRecording,
+    MetadataSnapshot,
+    StreamState,
+)
+from siprec_recorder.errors import EventError, RecorderError
+
+_RANK = {STREAM_STARTED: 0, STREAM_ENDED: 1, STREAM_FAILED: 2}
+_PARTIAL = re.compile(r"<(?:[\w.-]{1,64}:)?datamode\s*>\s*partial\s*<", re.IGNORECASE)
+MAX_EVENT_IDS = 1000
+MAX_SNAPSHOTS = 50
+MAX_REASON = 200
+
+
+@dataclass(frozen=True, slots=True)
+class LabelsResult:
+    """What the metadata reader found: expected labels (None: unreadable) and why not."""
+
+    labels: tuple[str, ...] | None
+    complete: bool
+    error: str | None = None
+
+
+LabelsReader = Callable[[str, Mapping[str, str]], LabelsResult]
+Transition = tuple[Call, list[EnqueueRecording]]
+
+
+def read_labels(xml: str, headers: Mapping[str, str]) -> LabelsResult:
+    """Parse SIPREC metadata (lazily: lxml loads only here) and list the labels someone sends."""
+    complete = _PARTIAL.search(xml[:4096]) is None
+    try:
+        siprec = importlib.import_module("siprec_recorder.metadata.siprec")
+        correlate = importlib.import_module("siprec_recorder.metadata.correlate")
+    except ModuleNotFoundError:
+        return LabelsResult(None, complete, "metadata_parser_unavailable")
+    try:
+        meta = siprec.parse_metadata(xml, headers=dict(headers))
+        labels = correlate.expected_labels(meta)
+    except RecorderError as exc:
+        return LabelsResult(None, complete, exc.code)
+    mode = getattr(meta, "data_mode", None)
+    if mode in ("complete", "partial"):
+        complete = mode == "complete"
+    return LabelsResult(tuple(sorted(str(x) for x in labels)), complete)
+
+
+def apply_event(
+    call: Call | None, event: StreamingStatusEvent, reader: LabelsReader = read_labels
+) -> Transition:
+    """Fold one streaming status event into the call (a new call when None)."""
+    tid = event.transaction_id
+    if call is None:
+        call = Call(transaction_id=tid)
+    elif call.transaction_id != tid:
+        raise EventError("event transaction id does not match the call")
+    if event.id in call.event_ids:
+        return call, []
+    if len(call.event_ids) >= MAX_EVENT_IDS:
+        raise EventError(f"call has {MAX_EVENT_IDS} events already; refusing more")
+    d = event.detail
+    when = iso(event.time) or ""
+    call = replace(
+        call,
+        event_ids=call.event_ids | {event.id},
+        first_event_time=_min(call.first_event_time, when),
+        call_id=call.call_id or d.call_id,
+        voice_connector_id=call.voice_connector_id or d.voice_connector_id,
+        direction=call.direction or d.direction,
+    )
+    status = d.streaming_status
+    if d.siprec_metadata:
+        headers = d.update_headers if status == "UPDATED" else d.invite_headers
+        call = _add_snapshot(call, event, when, headers or {}, reader)
+    if d.invite_headers:
+        merged = dict(d.invite_headers)
+        merged.update(call.invite_headers)  # the first value seen for a header stays
+        call = replace(call, invite_headers=merged)
+    if status == "UPDATED" and d.update_headers is not None:
+        key = f"{when}#{event.id}"
+        if call.update_headers_time is None or key > call.update_headers_time:
+            call = replace(call, update_headers=dict(d.update_headers), update_headers_time=key)
+    if d.stream_arn:
+        call = call.with_stream(_merge_stream(call.stream(d.stream_arn), event))
+    if status == "ENDED":
+        ended = iso(d.end_time) or when
+        call = replace(call, first_ended_time=_min(call.first_ended_time, ended))
+    if status == "FAILED":
+        call = _failed(call, f"stream_failed: {d.failure_reason or 'unknown'}")
+    return advance(call)
+
+
+def _failed(call: Call, reason: str) -> Call:
+    reason = " ".join(reason.split())[:MAX_REASON]
+    if call.terminal:
+        return call
+    if call.status in (CallStatus.QUEUED, CallStatus.RECORDING):
+        # the recorder already owns it: keep what was streamed, let it decide
+        return replace(call, stream_failure=reason)
+    return replace(call, status=CallStatus.FAILED, reason=reason)
+
+
+def _merge_stream(old: StreamState | None, event: StreamingStatusEvent) -> StreamState:
+    d = event.detail
+    status = d.streaming_status
+    arn = d.stream_arn or ""
+    s = old or StreamState(stream_arn=arn, status=status if status in _RANK else STREAM_STARTED)
+    start = {
+        "start_fragment_number": d.start_fragment_number,
+        "start_time": iso(d.start_time),
+        "is_caller": d.is_caller,
+        "media_index": d.sdp.media_index if d.sdp else None,
+        "media_label": d.sdp.media_label if d.sdp else None,
+    }
+    changes: dict[str, Any] = {}
+    for name, value in start.items():
+        if value is not None and (status == "STARTED" or getattr(s, name) is None):
+            changes[name] = value
+    end = {
+        "current_fragment_number": d.current_fragment_number,
+        "end_time": iso(d.end_time) or (iso(d.fail_time) if status == "FAILED" else None),
+    }
+    for name, value in end.items():
+        if value is not None and (status == "ENDED" or getattr(s, name) is None):
+            changes[name] = value
+    if status in _RANK and _RANK[status] > _RANK.get(s.status, 0):
+        changes["status"] = status
+    if status in _RANK:
+        changes["seen"] = tuple(sorted(set(s.seen) | {status}))
+    return replace(s, **changes)
+
+
+def _add_snapshot(
+    call: Call,
+    event: StreamingStatusEvent,
+    when: str,
+    headers: Mapping[str, str],
+    reader: LabelsReader,
+) -> Call:
+    xml = event.detail.siprec_metadata or ""
+    snap_key = (when, event.id)
+    kept = []
+    for m in call.metadata:
+        if m.xml == xml:
+            if m.sort_key() <= snap_key:
+                return call  # the same body is already there, from an earlier event
+            continue  # replaced by this earlier copy
+        kept.append(m)
+    if len(kept) >= MAX_SNAPSHOTS:
+        raise EventError(f"call has {MAX_SNAPSHOTS} metadata snapshots already; refusing more")
+    result = reader(xml, headers)
+    snap = MetadataSnapshot(
+        event_id=event.id,
+        event_time=when,
+        source="UPDATED" if event.status == "UPDATED" else "STARTED",
+        complete=result.complete,
+        xml=xml,
+        labels=result.labels,
+        error=result.error,
+    )
+    kept.append(snap)
+    return replace(call, metadata=tuple(sorted(kept, key=MetadataSnapshot.sort_key)))
+
+
+def expected_labels(call: Call) -> frozenset[str] | None:
+    """Labels of the latest complete snapshot plus later partial ones; None without metadata."""
+    snaps = [m for m in call.metadata if m.labels is not None]
+    completes = [m for m in snaps if m.complete]
+    base = completes[-1] if completes else None
+    labels: set[str] = set(base.labels or ()) if base else set()
+    for m in snaps:
+        if not m.complete and (base is None or m.sort_key() > base.sort_key()):
+            labels.update(m.labels or ())
+    return frozenset(labels) or None
+
+
+def missing_labels(call: Call) -> frozenset[str]:
+    """Expected labels no ended stream carries (empty without metadata)."""
+    expected = expected_labels(call)
+    if not expected:
+        return frozenset()
+    have = {s.media_label for s in call.streams if s.media_label and s.status != STREAM_STARTED}
+    if not any(s.media_label for s in call.streams):
+        # streams carry no labels: count them instead
+        ended = sum(1 for s in call.streams if s.status != STREAM_STARTED)
+        return frozenset() if ended >= len(expected) else frozenset(sorted(expected)[ended:])
+    return expected - have
+
+
+def is_ready(call: Call) -> bool:
+    """Every started stream ended and every expected stream is there."""
+    if not call.streams or any(s.status == STREAM_STARTED for s in call.streams):
+        return False
+    if expected_labels(call):
+        return not missing_labels(call)
+    return all(STREAM_STARTED in s.seen for s in call.streams)
+
+
+def advance(call: Call) -> Transition:
+    """Recompute ACTIVE/ENDED and enqueue once when ready."""
+    if call.terminal or call.status in (CallStatus.QUEUED, CallStatus.RECORDING):
+        return call, []
+    if is_ready(call):
+        return _enqueue(call, call.reason)
+    any_ended = any(s.status != STREAM_STARTED for s in call.streams)
+    status = CallStatus.ENDED if any_ended else CallStatus.ACTIVE
+    return replace(call, status=status), []
+
+
+def _enqueue(call: Call, reason: str | None) -> Transition:
+    attempt = call.attempt + 1
+    queued = replace(call, status=CallStatus.QUEUED, attempt=attempt, reason=reason)
+    return queued, [EnqueueRecording(call.transaction_id, attempt)]
+
+
+def _min(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a or b
+    return min(a, b)
+
+
+# --- the sweeper's transitions -------------------------------------------------------------
+
+
+def end_streams(call: Call, ended: Mapping[str, str | None], reason: str) -> Transition:
+    """Treat these streams (ARN -> last fragment time) as ENDED and enqueue the call anyway."""
+    if call.terminal or call.status in (CallStatus.QUEUED, CallStatus.RECORDING):
+        return call, []
+    for arn, end_time in sorted(ended.items()):
+        s = call.stream(arn)
+        if s is None or s.status != STREAM_STARTED:
+            continue
+        call = call.with_stream(replace(s, status=STREAM_ENDED, end_time=s.end_time or end_time))
+    return force_enqueue(call, reason)
+
+
+def force_enqueue(call: Call, reason: str) -> Transition:
+    """Enqueue although an expected stream is missing (the recorder writes it one-way)."""
+    if call.terminal or call.status in (CallStatus.QUEUED, CallStatus.RECORDING):
+        return call, []
+    if not call.streams:
+        return replace(call, status=CallStatus.FAILED, reason="no_streams"), []
+    return _enqueue(call, reason)
+
+
+def retry_stuck(call: Call, max_attempts: int) -> Transition:
+    """A job that never finished: send it again, or give up after max_attempts."""
+    if call.status not in (CallStatus.QUEUED, CallStatus.RECORDING):
+        return call, []
+    if call.attempt >= max_attempts:
+        return replace(call, status=CallStatus.FAILED, reason="recorder_never_finished"), []
+    return _enqueue(call, call.reason)
+
+
+# --- the recorder's transitions ------------------------------------------------------------
+
+MAX_CHECKPOINT_CHARS = 64 * 1024
+RECORDED_STATUSES = (CallStatus.RECORDED, CallStatus.RECORDED_ONE_WAY)
+
+
+def claim_for_recording(call: Call, attempt: int, *, reclaim: bool = False) -> Call | None:
+    """QUEUED -> RECORDING for the current job; None when the job is stale or done.
+
+    `reclaim=True` lets the same attempt take a RECORDING call back (the queue redelivered the
+    job after a recorder crashed).
+    """
+    if attempt != call.attempt:
+        return None
+    if call.status == CallStatus.QUEUED or (reclaim and call.status == CallStatus.RECORDING):
+        return replace(call, status=CallStatus.RECORDING)
+    return None
+
+
+def requeue(call: Call) -> Transition:
+    """RECORDING -> QUEUED with a new attempt: a long call continues from its checkpoint."""
+    if call.status != CallStatus.RECORDING:
+        raise EventError(f"cannot requeue a call in status {call.status.value}")
+    return _enqueue(call, call.reason)
+
+
+def save_checkpoint(call: Call, checkpoint: Mapping[str, Any]) -> Call:
+    """Keep the recorder's opaque progress (JSON-ready, bounded) on the call."""
+    import json
+
+    if call.status != CallStatus.RECORDING:
+        raise EventError(f"cannot checkpoint a call in status {call.status.value}")
+    size = len(json.dumps(checkpoint, separators=(",", ":")))
+    if size > MAX_CHECKPOINT_CHARS:
+        raise EventError(f"checkpoint is {size} characters (max {MAX_CHECKPOINT_CHARS})")
+    return replace(call, checkpoint=dict(checkpoint))
+
+
+def mark_recorded(
+    call: Call, status: CallStatus, manifest_key: str, reason: str | None = None
+) -> Call:
+    """The one terminal success; repeating the same outcome is a no-op."""
+    if status not in RECORDED_STATUSES:
+        raise EventError(f"{status} is not a recorded status")
+    if call.terminal:
+        if call.status == status and call.manifest_key == manifest_key:
+            return call
+        raise EventError(f"call is already {call.status.value}")
+    return replace(call, status=status, manifest_key=manifest_key, reason=reason, checkpoint=None)
+
+
+def mark_failed(call: Call, reason: str) -> Call:
+    """The one terminal failure; repeating it is a no-op, failing a recorded call is refused."""
+    reason = " ".join(reason.split())[:MAX_REASON] or "unknown"
+    if call.terminal:
+        if call.status == CallStatus.FAILED:
+            return call
+        raise EventError(f"call is already {call.status.value}")
+    return replace(call, status=CallStatus.FAILED, reason=reason)
