@@ -1,4 +1,4 @@
-"""The project's exceptions: one base, so the CLI and the handlers turn any of them into a one-line reason."""
+"""The project's exceptions: one base, so the CLI and handlers turn any into a one-line reason."""
 
 
 class RecorderError(Exception):
@@ -33,6 +33,15 @@ class EventError(RecorderError):
 
 
 class StorageError(RecorderError):
-    """Writing a recording failed (S3 access denied, KMS denial, missing bucket...)."""
+    """Writing a recording failed (S3 access denied, KMS denial, missing bucket...).
+
+    `code` names the cause (`s3_access_denied`, `kms_access_denied`, `bucket_missing`...): it
+    becomes the call's FAILED reason and a metric, so a ghost recording is never silent.
+    """
 
     code = "storage_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
