@@ -1,0 +1,256 @@
+"""The stack's resources: storage hardening, queues, the Chime rule, functions, alarms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import siprec_recorder.config as config
+
+from tests.infra.tpl import branches, props, resources, template
+
+ENV_NAMES_FROM_BRIEF = {
+    "CALLS_TABLE", "RECORDINGS_BUCKET", "RECORDINGS_PREFIX", "RECORDING_QUEUE_URL",
+    "EVENT_BUS_NAME", "EVENT_SOURCE", "OUTPUT_FORMAT", "SSE_KMS_KEY_ID", "SIGNING_KEY_ID",
+    "OBJECT_LOCK_MODE", "OBJECT_LOCK_DAYS", "REPORT_ENABLED", "AGENT_AOR_PATTERN",
+    "RECORDER_TIME_BUDGET_SECONDS", "SWEEP_ENDED_TIMEOUT_MINUTES", "SWEEP_STREAM_GRACE_MINUTES",
+    "CALL_TTL_DAYS", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+}  # fmt: skip
+
+
+def _globals_fn() -> dict[str, Any]:
+    return dict(template()["Globals"]["Function"])
+
+
+def test_bucket_blocks_public_access_and_is_versioned() -> None:
+    bucket = props("RecordingsBucket")
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert template()["Resources"]["RecordingsBucket"]["DeletionPolicy"] == "Retain"
+
+
+def test_bucket_encryption_is_kms_with_the_stack_key_or_sse_s3() -> None:
+    (rule,) = props("RecordingsBucket")["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["Fn::If"][0] == "UseKms"
+    kms, s3 = rule["Fn::If"][1], rule["Fn::If"][2]
+    assert kms["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": ["RecordingsKey", "Arn"]},
+    }
+    assert kms["BucketKeyEnabled"] is True
+    assert s3["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    key = props("RecordingsKey")
+    assert key["EnableKeyRotation"] is True
+    for stmt in key["KeyPolicy"]["Statement"]:
+        assert "kms:*" not in stmt["Action"]
+    signing = props("SigningKey")
+    assert (signing["KeySpec"], signing["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
+    assert template()["Resources"]["SigningKey"]["Condition"] == "SigningOn"
+
+
+def test_bucket_policy_denies_every_request_without_tls() -> None:
+    (policy,) = resources("AWS::S3::BucketPolicy").values()
+    assert policy["Properties"]["Bucket"] == {"Ref": "RecordingsBucket"}
+    denies = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert len(denies) == 1
+    deny = denies[0]
+    assert deny["Principal"] == "*" and deny["Action"] == "s3:*"
+    assert deny["Resource"] == [
+        {"Fn::GetAtt": ["RecordingsBucket", "Arn"]},
+        {"Fn::Sub": "${RecordingsBucket.Arn}/*"},
+    ]
+
+
+def test_object_lock_is_set_at_creation_only_when_chosen() -> None:
+    params = template()["Parameters"]
+    assert params["ObjectLockMode"]["AllowedValues"] == ["Off", "GOVERNANCE", "COMPLIANCE"]
+    bucket = props("RecordingsBucket")
+    assert bucket["ObjectLockEnabled"] == {
+        "Fn::If": ["ObjectLockOn", True, {"Ref": "AWS::NoValue"}]
+    }
+    cfg = bucket["ObjectLockConfiguration"]["Fn::If"]
+    assert cfg[0] == "ObjectLockOn"
+    assert cfg[1]["Rule"]["DefaultRetention"] == {
+        "Mode": {"Ref": "ObjectLockMode"},
+        "Days": {"Ref": "ObjectLockDays"},
+    }
+    cond = template()["Conditions"]["ObjectLockOn"]
+    assert cond == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ObjectLockMode"}, "Off"]}]}
+
+
+def test_lifecycle_archives_and_expires_by_parameter() -> None:
+    rules = props("RecordingsBucket")["LifecycleConfiguration"]["Rules"]
+    concrete = [r for rule in rules for r in branches(rule)]
+    archive = next(r for r in concrete if r["Id"] == "archive")
+    assert archive["Transitions"] == [
+        {
+            "StorageClass": {"Ref": "ArchiveStorageClass"},
+            "TransitionInDays": {"Ref": "ArchiveAfterDays"},
+        }
+    ]
+    expire = next(r for r in concrete if r["Id"] == "expire")
+    assert expire["ExpirationInDays"] == {"Ref": "ExpireAfterDays"}
+    assert {r["Fn::If"][0] for r in rules if "Fn::If" in r} == {"HasArchive", "HasExpiry"}
+
+
+def test_calls_table_keys_index_ttl_pitr_and_sse() -> None:
+    table = props("CallsTable")
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    attrs = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    assert attrs == {"pk": "S", "sk": "S", "status": "S", "updated_at": "S"}
+    (gsi,) = table["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == "status-index"
+    assert gsi["KeySchema"] == [
+        {"AttributeName": "status", "KeyType": "HASH"},
+        {"AttributeName": "updated_at", "KeyType": "RANGE"},
+    ]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_recording_queue_has_a_dlq_and_outlives_the_recorder() -> None:
+    queue = props("RecordingQueue")
+    recorder_timeout = props("RecorderFunction")["Timeout"]
+    assert recorder_timeout == 900
+    assert queue["VisibilityTimeout"] >= 6 * recorder_timeout
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["RecordingDLQ", "Arn"]},
+        "maxReceiveCount": {"Ref": "RecordingMaxReceiveCount"},
+    }
+    for qid in resources("AWS::SQS::Queue"):
+        assert props(qid)["SqsManagedSseEnabled"] is True, qid
+    for dlq in ("RecordingDLQ", "EventDLQ"):
+        assert props(dlq)["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_recorder_consumes_one_job_at_a_time_with_partial_failures() -> None:
+    rec = props("RecorderFunction")
+    job = rec["Events"]["RecordingJobs"]
+    assert job["Type"] == "SQS"
+    assert job["Properties"] == {
+        "Queue": {"Fn::GetAtt": ["RecordingQueue", "Arn"]},
+        "BatchSize": 1,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": {"Ref": "RecorderMaximumConcurrency"}},
+    }
+    assert rec["MemorySize"] == {"Ref": "RecorderMemorySize"}
+    assert rec["EphemeralStorage"] == {"Size": {"Ref": "RecorderEphemeralStorageSize"}}
+    assert "RecorderReservedConcurrency" in str(rec["ReservedConcurrentExecutions"])
+
+
+def test_chime_rule_pattern_target_retry_and_dlq() -> None:
+    rule = props("StreamingStatusRule")
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.chime"]
+    assert pattern["detail-type"] == ["Chime VoiceConnector Streaming Status"]
+    assert pattern["detail"] == {
+        "Fn::If": [
+            "HasVoiceConnectorFilter",
+            {"voiceConnectorId": [{"Ref": "VoiceConnectorId"}]},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["StreamStatusFunction", "Arn"]}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["EventDLQ", "Arn"]}}
+    assert set(target["RetryPolicy"]) == {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"}
+    perm = props("StreamingStatusRulePermission")
+    assert perm["Principal"] == "events.amazonaws.com"
+    assert perm["SourceArn"] == {"Fn::GetAtt": ["StreamingStatusRule", "Arn"]}
+    dlq_policy = props("EventDLQPolicy")["PolicyDocument"]["Statement"][0]
+    assert dlq_policy["Condition"]["ArnEquals"]["aws:SourceArn"] == perm["SourceArn"]
+    failed = props("StreamStatusFunction")["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert failed == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["EventDLQ", "Arn"]}}
+
+
+def test_functions_code_handlers_runtime_and_schedule() -> None:
+    glob = _globals_fn()
+    assert glob["Runtime"] == "python3.13"
+    assert glob["Architectures"] == ["arm64"]
+    assert glob["Tracing"] == "Active"
+    fns = resources("AWS::Serverless::Function")
+    assert {
+        k: (v["Properties"]["CodeUri"], v["Properties"]["Handler"]) for k, v in fns.items()
+    } == {
+        "StreamStatusFunction": ("functions/stream_status/", "app.lambda_handler"),
+        "RecorderFunction": ("functions/recorder/", "app.lambda_handler"),
+        "SweeperFunction": ("functions/sweeper/", "app.lambda_handler"),
+    }
+    sweep = props("SweeperFunction")["Events"]["Sweep"]
+    assert sweep["Type"] == "Schedule"
+    assert sweep["Properties"]["Schedule"] == {"Ref": "SweepSchedule"}
+    assert template()["Parameters"]["SweepSchedule"]["Default"] == "rate(5 minutes)"
+
+
+def test_layers_build_for_python313_arm64_and_powertools_is_the_public_arm64_layer() -> None:
+    layers = resources("AWS::Serverless::LayerVersion")
+    assert layers["DepsLayer"]["Properties"]["ContentUri"] == "layers/deps/"
+    assert layers["PackageLayer"]["Properties"]["ContentUri"] == "layers/siprec_recorder/"
+    for layer in layers.values():
+        assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    glob_layers = _globals_fn()["Layers"]
+    assert glob_layers[:2] == [{"Ref": "DepsLayer"}, {"Ref": "PackageLayer"}]
+    powertools = glob_layers[2]["Fn::Sub"]
+    assert powertools.endswith(
+        ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:${PowertoolsLayerVersion}"
+    )
+
+
+def test_environment_names_match_config_and_the_brief() -> None:
+    env = _globals_fn()["Environment"]["Variables"]
+    from_config = {v for k, v in vars(config).items() if k.startswith("ENV_")}
+    assert from_config <= set(env), from_config - set(env)
+    assert set(env) == ENV_NAMES_FROM_BRIEF
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "SiprecRecorder"
+    for fn in resources("AWS::Serverless::Function").values():
+        assert "Environment" not in fn["Properties"], "one environment for all, in Globals"
+
+
+def test_alarms_cover_dlqs_function_errors_and_custom_metrics() -> None:
+    alarms = [a["Properties"] for a in resources("AWS::CloudWatch::Alarm").values()]
+    for a in alarms:
+        assert a["Threshold"] == 0 and a["ComparisonOperator"] == "GreaterThanThreshold"
+    sqs = {
+        a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms if a["Namespace"] == "AWS/SQS"
+    }
+    assert sqs == {"RecordingDLQ", "EventDLQ"}
+    lam = {
+        a["Dimensions"][0]["Value"]["Ref"]
+        for a in alarms
+        if a["Namespace"] == "AWS/Lambda" and a["MetricName"] == "Errors"
+    }
+    assert lam == set(resources("AWS::Serverless::Function"))
+    custom = {
+        a["MetricName"]: a["Dimensions"] for a in alarms if a["Namespace"] == "SiprecRecorder"
+    }
+    assert set(custom) == {"FailedCalls", "OneWayRecordings", "GhostRecordingRisk"}
+    for dims in custom.values():
+        assert dims == [{"Name": "service", "Value": {"Ref": "ServiceName"}}]
+    assert _globals_fn()["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == {
+        "Ref": "ServiceName"
+    }
+
+
+def test_outputs_name_everything_doctor_and_operators_need() -> None:
+    outputs = template()["Outputs"]
+    for name in (
+        "RecordingsBucketName", "CallsTableName", "RecordingQueueUrl", "RecordingDLQUrl",
+        "EventDLQUrl", "StreamStatusFunctionArn", "RecorderFunctionArn", "SweeperFunctionArn",
+        "RecorderRoleArn", "StreamingStatusRuleName", "RecordingsKeyArn", "SigningKeyArn",
+    ):  # fmt: skip
+        assert name in outputs, name
