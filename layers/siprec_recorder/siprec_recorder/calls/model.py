@@ -7,6 +7,8 @@ same state. `to_dict`/`from_dict` give a JSON-ready form (the table adapter stor
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -30,6 +32,7 @@ TERMINAL = frozenset({CallStatus.RECORDED, CallStatus.RECORDED_ONE_WAY, CallStat
 STREAM_STARTED = "STARTED"
 STREAM_ENDED = "ENDED"
 STREAM_FAILED = "FAILED"
+_TXN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,3 +244,32 @@ class EnqueueRecording:
 
 
 Effect = EnqueueRecording
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingJob:
+    """The SQS message body the recorder receives: `{"transaction_id": ..., "attempt": n}`."""
+
+    transaction_id: str
+    attempt: int
+
+    def to_body(self) -> str:
+        """The message body (JSON)."""
+        return json.dumps({"transaction_id": self.transaction_id, "attempt": self.attempt})
+
+    @classmethod
+    def from_body(cls, body: str) -> RecordingJob:
+        """Parse a message body; EventError with a one-line reason when it is not a job."""
+        if len(body) > 4096:
+            raise EventError(f"recording job body is {len(body)} characters (max 4096)")
+        try:
+            data = json.loads(body)
+        except json.JSONDecodeError:
+            raise EventError("recording job body is not JSON") from None
+        tid = data.get("transaction_id") if isinstance(data, dict) else None
+        attempt = data.get("attempt") if isinstance(data, dict) else None
+        if not isinstance(tid, str) or not _TXN.fullmatch(tid):
+            raise EventError("recording job has no valid transaction_id")
+        if not isinstance(attempt, int) or isinstance(attempt, bool) or not 1 <= attempt <= 1000:
+            raise EventError("recording job has no valid attempt (1..1000)")
+        return cls(tid, attempt)
