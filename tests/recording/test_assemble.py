@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-
 from siprec_recorder.recording.assemble import (
     LevelMeter,
     assign_channels,
@@ -16,6 +15,7 @@ from siprec_recorder.recording.assemble import (
     window_size,
 )
 from siprec_recorder.recording.encode import encode_windows
+
 from tests.recording.support import RATE, T0_NS, ffmpeg_decode, party, spool, tone
 
 
