@@ -14,7 +14,6 @@ Rules (why the state is right whatever order EventBridge delivers in):
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -55,21 +54,16 @@ Transition = tuple[Call, list[EnqueueRecording]]
 
 def read_labels(xml: str, headers: Mapping[str, str]) -> LabelsResult:
     """Parse SIPREC metadata (lazily: lxml loads only here) and list the labels someone sends."""
+    from siprec_recorder.metadata.correlate import expected_labels as sent_labels
+    from siprec_recorder.metadata.siprec import parse_metadata
+
     complete = _PARTIAL.search(xml[:4096]) is None
     try:
-        siprec = importlib.import_module("siprec_recorder.metadata.siprec")
-        correlate = importlib.import_module("siprec_recorder.metadata.correlate")
-    except ModuleNotFoundError:
-        return LabelsResult(None, complete, "metadata_parser_unavailable")
-    try:
-        meta = siprec.parse_metadata(xml, headers=dict(headers))
-        labels = correlate.expected_labels(meta)
+        meta = parse_metadata(xml, headers=dict(headers))
+        labels = sent_labels(meta)
     except RecorderError as exc:
         return LabelsResult(None, complete, exc.code)
-    mode = getattr(meta, "data_mode", None)
-    if mode in ("complete", "partial"):
-        complete = mode == "complete"
-    return LabelsResult(tuple(sorted(str(x) for x in labels)), complete)
+    return LabelsResult(tuple(sorted(labels)), meta.data_mode == "complete")
 
 
 def apply_event(
