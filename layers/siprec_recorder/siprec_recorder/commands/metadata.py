@@ -53,7 +53,8 @@ def _event_hints(data: bytes) -> dict[str, Any]:
     detail = obj.get("detail", obj) if isinstance(obj, dict) else {}
     if not isinstance(detail, dict):
         return {}
-    sdp = detail.get("sdp") if isinstance(detail.get("sdp"), dict) else {}
+    raw_sdp = detail.get("sdp")
+    sdp: dict[str, Any] = raw_sdp if isinstance(raw_sdp, dict) else {}
     hints: dict[str, Any] = {}
     if isinstance(detail.get("direction"), str):
         hints["direction"] = detail["direction"]
