@@ -34,7 +34,7 @@ _ARN = (
     r":stream/[A-Za-z0-9_.-]{1,256}/\d{1,20}$"
 )
 _FRAGMENT = r"^\d{1,128}$"
-_CFG = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+_CFG = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class SdpInfo(BaseModel):
