@@ -119,14 +119,14 @@ def read_vint(buf: bytes | bytearray | memoryview, pos: int, end: int) -> tuple[
     return value, length
 
 
-def read_uint(data: bytes | memoryview) -> int:
+def read_uint(data: bytes | bytearray | memoryview) -> int:
     """Unsigned integer element payload (0-8 bytes, big-endian)."""
     if len(data) > 8:
         raise MediaError(f"unsigned integer element of {len(data)} bytes")
     return int.from_bytes(data, "big")
 
 
-def read_float(data: bytes | memoryview) -> float:
+def read_float(data: bytes | bytearray | memoryview) -> float:
     """Float element payload (0, 4 or 8 bytes)."""
     if len(data) == 0:
         return 0.0
@@ -137,7 +137,7 @@ def read_float(data: bytes | memoryview) -> float:
     raise MediaError(f"float element of {len(data)} bytes")
 
 
-def read_string(data: bytes | memoryview) -> str:
+def read_string(data: bytes | bytearray | memoryview) -> str:
     """String element payload: NUL padding removed, decoded as UTF-8 (bad bytes replaced)."""
     raw = bytes(data)
     cut = raw.find(b"\x00")

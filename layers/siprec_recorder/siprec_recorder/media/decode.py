@@ -1,0 +1,295 @@
+"""The pipeline's decoder: KVS media bodies in, exact per-track PCM (spooled to disk) out.
+
+A fragment's audio is held only until the fragment is known to belong to the call: KVS streams are
+reused across calls, and the producer tag that says which call a fragment belongs to may stand
+before the Cluster or after it. With no filter, or once the tag matched, frames go straight to
+the track's timeline. State is the current fragment plus counters; audio lives in PcmSpools.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from siprec_recorder.media.codecs import AudioFormat, audio_format
+from siprec_recorder.media.events import (
+    FragmentEnded,
+    FragmentStarted,
+    FragmentTags,
+    Frame,
+    FrameRun,
+    TrackEntry,
+    Truncated,
+)
+from siprec_recorder.media.mkv import MkvReader
+from siprec_recorder.media.pcm import PcmSpool
+from siprec_recorder.media.timeline import Timeline
+
+ENV_FAST = "SIPREC_DECODER_FAST"  # "0" selects the general path everywhere
+KVS_TAG_PREFIX = "AWS_KINESISVIDEO_"
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    """Keep only fragments whose producer tags carry every id given here."""
+
+    transaction_id: str | None = None
+    call_id: str | None = None
+    contact_id: str | None = None
+
+    def wanted(self) -> dict[str, str]:
+        """Lower-cased tag name -> required value."""
+        pairs = {
+            "transactionid": self.transaction_id,
+            "callid": self.call_id,
+            "contactid": self.contact_id,
+        }
+        return {k: v for k, v in pairs.items() if v is not None}
+
+
+@dataclass
+class TrackResult:
+    """One track of the decoded stream (tracks are identified by name across fragments)."""
+
+    number: int
+    name: str | None
+    codec: str
+    sample_rate: int | None
+    channels: int | None
+    frames: int = 0
+    samples: int = 0
+    gaps: int = 0
+    gap_ms: float = 0.0
+    overlaps: int = 0
+    overlap_ms: float = 0.0
+    start_ns: int | None = None
+    pcm: PcmSpool | None = None
+
+
+@dataclass
+class DecodeResult:
+    """What a stream held: counts, the cut if any, tracks and the first kept fragment's tags."""
+
+    fragments: int = 0
+    skipped_fragments: int = 0
+    truncated: bool = False
+    truncated_at: int | None = None
+    tracks: list[TrackResult] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Delete every track's spool."""
+        for t in self.tracks:
+            if t.pcm is not None:
+                t.pcm.close()
+
+
+class _Track:
+    __slots__ = ("result", "timeline")
+
+    def __init__(self, result: TrackResult, timeline: Timeline | None) -> None:
+        self.result = result
+        self.timeline = timeline
+
+
+SpoolFactory = Callable[[TrackEntry, AudioFormat], PcmSpool]
+
+
+def fast_default() -> bool:
+    """The fast path is on unless SIPREC_DECODER_FAST=0."""
+    return os.environ.get(ENV_FAST, "1") not in ("0", "false", "no")
+
+
+class StreamDecoder:
+    """Incremental decoder: feed() successive bodies or chunks, then close()."""
+
+    def __init__(
+        self,
+        *,
+        call_filter: CallFilter | None = None,
+        spool_dir: str | Path | None = None,
+        fast: bool | None = None,
+        spool_factory: SpoolFactory | None = None,
+    ) -> None:
+        self._reader = MkvReader(fast=fast_default() if fast is None else fast)
+        self._wanted = call_filter.wanted() if call_filter else {}
+        self._spool_dir = spool_dir
+        self._spool_factory = spool_factory
+        self._result = DecodeResult()
+        self._tracks: dict[tuple[str, str | int], _Track] = {}
+        self._entries: dict[int, TrackEntry] = {}  # this fragment's tracks by number
+        self._resolved: dict[int, _Track] = {}
+        self._keep: bool | None = None  # None: undecided, waiting for the filter's tag
+        self._pending: list[Frame | FrameRun] = []
+        self._tags: dict[str, str] = {}
+        self._open = False
+        self._first_fragment: int | None = None
+        self._closed = False
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Consume the next chunk of media."""
+        for ev in self._reader.feed(data):
+            self._handle(ev)
+
+    def close(self) -> DecodeResult:
+        """End of input: finish the last fragment, flush the spools, return the result."""
+        if not self._closed:
+            self._closed = True
+            for ev in self._reader.end():
+                self._handle(ev)
+            if self._open and self._keep is not True:
+                self._result.skipped_fragments += 1
+            self._open = False
+            self._pending.clear()
+            for tr in self._tracks.values():
+                self._finish(tr)
+        return self._result
+
+    # --- events -----------------------------------------------------------------------------
+
+    def _handle(self, ev: object) -> None:
+        if isinstance(ev, FrameRun | Frame):
+            if self._keep:
+                self._place(ev)
+            elif self._keep is None:
+                self._pending.append(ev)
+        elif isinstance(ev, FragmentTags):
+            self._on_tags(ev.tags)
+        elif isinstance(ev, TrackEntry):
+            self._entries[ev.number] = ev
+            self._resolved.pop(ev.number, None)
+        elif isinstance(ev, FragmentStarted):
+            self._result.fragments += 1
+            self._open = True
+            self._keep = None if self._wanted else True
+            self._pending.clear()
+            self._tags = {}
+            self._resolved = {}
+            if self._keep:
+                self._commit_first()
+        elif isinstance(ev, FragmentEnded):
+            self._open = False
+            if not self._keep:
+                self._result.skipped_fragments += 1
+                self._pending.clear()
+            for tr in self._tracks.values():
+                if tr.timeline is not None:
+                    tr.timeline.flush()
+        elif isinstance(ev, Truncated):
+            self._result.truncated = True
+            self._result.truncated_at = ev.offset
+
+    def _on_tags(self, tags: dict[str, str]) -> None:
+        self._tags.update(tags)
+        if self._keep is None:
+            lower = {k.lower(): v for k, v in self._tags.items()}
+            present = [k for k in self._wanted if k in lower]
+            if any(lower[k] != self._wanted[k] for k in present):
+                self._keep = False
+                self._pending.clear()
+            elif len(present) == len(self._wanted):
+                self._keep = True
+                self._commit_first()
+                pending, self._pending = self._pending, []
+                for ev in pending:
+                    self._place(ev)
+        if self._keep and self._first_fragment == self._result.fragments:
+            self._result.tags = _producer_tags(self._tags)
+
+    def _commit_first(self) -> None:
+        if self._first_fragment is None:
+            self._first_fragment = self._result.fragments
+
+    def _track(self, number: int) -> _Track | None:
+        tr = self._resolved.get(number)
+        if tr is not None:
+            return tr
+        entry = self._entries.get(number)
+        if entry is None:
+            return None
+        key: tuple[str, str | int] = ("name", entry.name) if entry.name else ("number", number)
+        tr = self._tracks.get(key)
+        if tr is None:
+            fmt = audio_format(
+                entry.codec_id,
+                track_type=entry.track_type,
+                codec_private=entry.codec_private,
+                sample_rate=entry.sample_rate,
+                channels=entry.channels,
+                bit_depth=entry.bit_depth,
+            )
+            result = TrackResult(
+                number=number,
+                name=entry.name,
+                codec=entry.codec_id,
+                sample_rate=fmt.sample_rate if fmt else None,
+                channels=fmt.channels if fmt else None,
+            )
+            timeline = None
+            if fmt is not None:
+                spool = (
+                    self._spool_factory(entry, fmt)
+                    if self._spool_factory
+                    else PcmSpool(fmt.sample_rate, self._spool_dir)
+                )
+                result.pcm = spool
+                timeline = Timeline(fmt, spool, entry.name or f"track{number}")
+            tr = _Track(result, timeline)
+            self._tracks[key] = tr
+            self._result.tracks.append(result)
+        self._resolved[number] = tr
+        return tr
+
+    def _place(self, ev: Frame | FrameRun) -> None:
+        tr = self._track(ev.track)
+        if tr is None:
+            return
+        tl = tr.timeline
+        if isinstance(ev, FrameRun):
+            if tl is None:
+                tr.result.frames += len(ev.times_ns)
+            else:
+                tl.add_run(ev)
+        elif tl is None:
+            tr.result.frames += 1
+        else:
+            tl.add(ev.time_ns, ev.payload)
+
+    def _finish(self, tr: _Track) -> None:
+        tl = tr.timeline
+        if tl is None:
+            return
+        tl.flush()
+        r = tr.result
+        rate = tl.fmt.sample_rate
+        r.frames = tl.frames
+        r.samples = tl.spool.samples
+        r.gaps, r.overlaps = tl.gaps, tl.overlaps
+        r.gap_ms = round(tl.gap_samples * 1000 / rate, 3)
+        r.overlap_ms = round(tl.overlap_samples * 1000 / rate, 3)
+        r.start_ns = tl.start_ns
+
+
+def _producer_tags(tags: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in tags.items() if not k.startswith(KVS_TAG_PREFIX)}
+
+
+def decode_file(
+    path: Path,
+    *,
+    call_filter: CallFilter | None = None,
+    spool_dir: Path | None = None,
+    chunk_size: int = 1 << 20,
+    fast: bool | None = None,
+    spool_factory: SpoolFactory | None = None,
+) -> DecodeResult:
+    """Decode a whole file, read in chunks (memory does not grow with its length)."""
+    decoder = StreamDecoder(
+        call_filter=call_filter, spool_dir=spool_dir, fast=fast, spool_factory=spool_factory
+    )
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_size):
+            decoder.feed(chunk)
+    return decoder.close()
