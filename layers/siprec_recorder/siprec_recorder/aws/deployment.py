@@ -1,0 +1,512 @@
+"""Deployment checks behind `siprec-recorder doctor`.
+
+Each check reads the live configuration and returns Findings (OK/WARN/FAIL, each with a fix)
+instead of raising, so one broken piece never hides the others. Only missing credentials or an
+unreachable endpoint stop the run (RecorderError): then no finding would mean anything.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from siprec_recorder.errors import RecorderError
+
+if TYPE_CHECKING:
+    from mypy_boto3_chime_sdk_voice import ChimeSDKVoiceClient
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_s3 import S3Client
+
+Status = Literal["OK", "WARN", "FAIL"]
+DETAIL_TYPE = "Chime VoiceConnector Streaming Status"
+MIN_RETENTION_HOURS = 24  # failed jobs are retried after the 90-minute visibility timeout
+PROBE_BODY = b"siprec-recorder doctor probe\n"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the doctor's report."""
+
+    check: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What to check; empty fields are not checked (and say so)."""
+
+    region: str
+    stack: str = ""
+    bucket: str = ""
+    prefix: str = "recordings/"
+    table: str = ""
+    voice_connector_id: str = ""
+    recorder_role_arn: str = ""
+    stream_status_function_arn: str = ""
+    rule_name: str = ""
+    event_bus: str = "default"
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The AWS clients the checks use (tests pass stubbed or moto-backed ones)."""
+
+    s3: S3Client
+    iam: IAMClient
+    chime: ChimeSDKVoiceClient
+    events: EventBridgeClient
+    dynamodb: DynamoDBClient
+    cloudformation: CloudFormationClient
+
+    @classmethod
+    def for_region(cls, region: str) -> Clients:
+        session = boto3.session.Session(region_name=region)
+        return cls(
+            s3=session.client("s3"),
+            iam=session.client("iam"),
+            chime=session.client("chime-sdk-voice"),
+            events=session.client("events"),
+            dynamodb=session.client("dynamodb"),
+            cloudformation=session.client("cloudformation"),
+        )
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+
+
+def _guard(check: str, fix: str, fn: Callable[[], list[Finding]]) -> list[Finding]:
+    """Run one check; an AWS error becomes a FAIL finding, a missing credential stops all."""
+    try:
+        return fn()
+    except ClientError as exc:
+        return [Finding(check, "FAIL", f"AWS said {_code(exc)}", fix)]
+    except BotoCoreError as exc:
+        raise RecorderError(f"cannot reach AWS: {type(exc).__name__}") from exc
+
+
+# ------------------------------------------------------------------ stack
+
+
+_FROM_OUTPUTS = {
+    "bucket": "RecordingsBucketName",
+    "table": "CallsTableName",
+    "voice_connector_id": "VoiceConnectorId",
+    "recorder_role_arn": "RecorderRoleArn",
+    "stream_status_function_arn": "StreamStatusFunctionArn",
+    "rule_name": "StreamingStatusRuleName",
+}
+_FROM_PARAMETERS = {"prefix": "RecordingsPrefix", "event_bus": "EventBusName"}
+
+
+def from_stack(cfn: CloudFormationClient, base: Deployment) -> tuple[Deployment, list[Finding]]:
+    """Fill the Deployment from the stack's outputs/parameters; explicit values win."""
+    try:
+        stack = cfn.describe_stacks(StackName=base.stack)["Stacks"][0]
+    except ClientError as exc:
+        fix = "check --stack and --region (sam deploy prints the stack name)"
+        return base, [Finding("stack", "FAIL", f"stack {base.stack!r}: {_code(exc)}", fix)]
+    except BotoCoreError as exc:
+        raise RecorderError(f"cannot reach AWS: {type(exc).__name__}") from exc
+    out = {o.get("OutputKey"): o.get("OutputValue", "") for o in stack.get("Outputs", [])}
+    par = {p.get("ParameterKey"): p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    found = {f: out[k] for f, k in _FROM_OUTPUTS.items() if out.get(k)}
+    found |= {f: par[k] for f, k in _FROM_PARAMETERS.items() if par.get(k)}
+    defaults = Deployment(region=base.region)
+    explicit = {k: v for k, v in vars(base).items() if v != getattr(defaults, k)}
+    status = stack.get("StackStatus", "")
+    if status.endswith("_COMPLETE") and "ROLLBACK" not in status:
+        finding = Finding("stack", "OK", f"{base.stack} is {status}")
+    else:
+        fix = "read the stack events, fix the cause and sam deploy again"
+        finding = Finding("stack", "FAIL", f"{base.stack} is {status}", fix)
+    return replace(base, **(found | explicit)), [finding]
+
+
+# ------------------------------------------------------------------ bucket
+
+
+def check_bucket(s3: S3Client, bucket: str) -> tuple[list[Finding], str, bool]:
+    """Encryption, versioning, public access block, TLS-only policy, Object Lock.
+
+    Returns the findings, the bucket's default KMS key ("" for SSE-S3) and whether Object
+    Lock is on (the probe must not write undeletable objects).
+    """
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        fix = "deploy the stack or pass the right --bucket/--region; the caller needs s3:ListBucket"
+        return [Finding("bucket", "FAIL", f"{bucket}: {_code(exc)}", fix)], "", False
+    findings: list[Finding] = []
+    kms_key = ""
+
+    def encryption() -> list[Finding]:
+        nonlocal kms_key
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+        default = rules["Rules"][0].get("ApplyServerSideEncryptionByDefault", {})
+        algo = default.get("SSEAlgorithm", "")
+        if algo.startswith("aws:kms"):
+            kms_key = default.get("KMSMasterKeyID", "")
+            return [Finding("bucket encryption", "OK", f"SSE-KMS with {kms_key or 'aws/s3'}")]
+        return [Finding("bucket encryption", "OK", f"default encryption {algo}")]
+
+    def versioning() -> list[Finding]:
+        status = s3.get_bucket_versioning(Bucket=bucket).get("Status", "Off")
+        if status == "Enabled":
+            return [Finding("bucket versioning", "OK", "enabled")]
+        fix = f"aws s3api put-bucket-versioning --bucket {bucket} {_VERSIONING_ON}"
+        return [Finding("bucket versioning", "FAIL", f"versioning is {status}", fix)]
+
+    def public_access() -> list[Finding]:
+        cfg = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        off = sorted(k for k in _PAB_KEYS if not cfg.get(k))
+        if not off:
+            return [Finding("bucket public access block", "OK", "all four settings on")]
+        fix = "turn on all four Block Public Access settings"
+        return [Finding("bucket public access block", "FAIL", f"off: {', '.join(off)}", fix)]
+
+    def tls_only() -> list[Finding]:
+        try:
+            policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        except ClientError as exc:
+            if _code(exc) != "NoSuchBucketPolicy":
+                raise
+            policy = {}
+        if any(_denies_plain_http(s) for s in _as_list(policy.get("Statement", []))):
+            return [Finding("bucket TLS-only policy", "OK", "plain-HTTP requests are denied")]
+        fix = "add a Deny statement for s3:* when aws:SecureTransport is false (template.yaml)"
+        return [Finding("bucket TLS-only policy", "WARN", "no aws:SecureTransport deny", fix)]
+
+    findings += _guard(
+        "bucket encryption", "the caller needs s3:GetEncryptionConfiguration", encryption
+    )
+    findings += _guard("bucket versioning", "the caller needs s3:GetBucketVersioning", versioning)
+    findings += _guard("bucket public access block", "turn on Block Public Access", public_access)
+    findings += _guard("bucket TLS-only policy", "the caller needs s3:GetBucketPolicy", tls_only)
+    lock = _object_lock(s3, bucket)
+    findings.append(Finding("bucket object lock", "OK", lock or "off"))
+    return findings, kms_key, bool(lock)
+
+
+_VERSIONING_ON = "--versioning-configuration Status=Enabled"
+_PAB_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _denies_plain_http(stmt: Any) -> bool:
+    if not isinstance(stmt, dict) or stmt.get("Effect") != "Deny":
+        return False
+    cond = stmt.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")
+    return str(cond).lower() == "false" and stmt.get("Principal") in ("*", {"AWS": "*"})
+
+
+def _object_lock(s3: S3Client, bucket: str) -> str:
+    try:
+        cfg = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    except ClientError:
+        return ""  # ObjectLockConfigurationNotFoundError: Object Lock is off
+    rule = cfg.get("Rule", {}).get("DefaultRetention", {})
+    if cfg.get("ObjectLockEnabled") != "Enabled":
+        return ""
+    return f"{rule.get('Mode', 'no default')} {rule.get('Days', 0)}d {rule.get('Years', 0)}y"
+
+
+def probe_write(s3: S3Client, bucket: str, prefix: str) -> Finding:
+    """Write and delete one small object with the caller's credentials (default encryption)."""
+    key = f"{prefix}.doctor/{uuid.uuid4()}.txt"
+    check = "bucket write probe"
+    try:
+        put = s3.put_object(Bucket=bucket, Key=key, Body=PROBE_BODY)
+        version = put.get("VersionId")
+        if version:
+            s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
+        else:
+            s3.delete_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        fix = "the KMS key policy or bucket policy may block writes; see CloudTrail for the denial"
+        return Finding(check, "FAIL", f"put/delete {key}: {_code(exc)}", fix)
+    except BotoCoreError as exc:
+        raise RecorderError(f"cannot reach AWS: {type(exc).__name__}") from exc
+    return Finding(check, "OK", f"wrote and deleted s3://{bucket}/{key}")
+
+
+# ------------------------------------------------------------------ recorder role
+
+
+def check_recorder_role(
+    iam: IAMClient, role_arn: str, bucket: str, prefix: str, kms_key: str, region: str
+) -> list[Finding]:
+    """Simulate the Recorder role's identity policies for the writes a recording needs."""
+    partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
+    obj = f"arn:{partition}:s3:::{bucket}/{prefix}doctor-probe.wav"
+    wanted: list[tuple[str, str]] = [("s3:PutObject", obj), ("s3:PutObjectTagging", obj)]
+    if kms_key:
+        key_arn = kms_key
+        if not kms_key.startswith("arn:"):
+            account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+            key_arn = f"arn:{partition}:kms:{region}:{account}:{kms_key}"
+            if not kms_key.startswith("alias/"):
+                key_arn = f"arn:{partition}:kms:{region}:{account}:key/{kms_key}"
+        wanted += [("kms:GenerateDataKey", key_arn), ("kms:Decrypt", key_arn)]
+
+    def simulate() -> list[Finding]:
+        out: list[Finding] = []
+        for action, resource in wanted:
+            res = iam.simulate_principal_policy(
+                PolicySourceArn=role_arn, ActionNames=[action], ResourceArns=[resource]
+            )["EvaluationResults"]
+            decision = res[0]["EvalDecision"] if res else "no result"
+            check = f"recorder role {action}"
+            if decision == "allowed":
+                out.append(Finding(check, "OK", f"allowed on {resource}"))
+            else:
+                fix = f"allow {action} on {resource} in the RecorderRole policy (template.yaml)"
+                out.append(Finding(check, "FAIL", f"{decision} on {resource}", fix))
+        return out
+
+    fix = "the caller needs iam:SimulatePrincipalPolicy on the Recorder role (or run --probe)"
+    found = _guard("recorder role", fix, simulate)
+    return [replace(f, status="WARN") if f.check == "recorder role" else f for f in found]
+
+
+# ------------------------------------------------------------------ voice connector
+
+
+def check_voice_connector(chime: ChimeSDKVoiceClient, vc_id: str) -> list[Finding]:
+    """Streaming on, media kept long enough to read after the call, EventBridge notifications."""
+    put = (
+        f"aws chime-sdk-voice put-voice-connector-streaming-configuration --voice-connector-id "
+        f"{vc_id} --streaming-configuration 'DataRetentionInHours={MIN_RETENTION_HOURS},"
+        "Disabled=false,StreamingNotificationTargets=[{NotificationTarget=EventBridge}]'"
+    )
+
+    def connector() -> list[Finding]:
+        vc = chime.get_voice_connector(VoiceConnectorId=vc_id)["VoiceConnector"]
+        if vc.get("RequireEncryption"):
+            return [Finding("voice connector", "OK", f"{vc_id} exists, TLS/SRTP required")]
+        fix = (
+            "enable encryption on the Voice Connector and use TLS + SRTP on the Genesys BYOC trunk"
+        )
+        return [Finding("voice connector", "WARN", f"{vc_id} does not require encryption", fix)]
+
+    def streaming() -> list[Finding]:
+        try:
+            cfg = chime.get_voice_connector_streaming_configuration(VoiceConnectorId=vc_id)[
+                "StreamingConfiguration"
+            ]
+        except ClientError as exc:
+            if _code(exc) != "NotFoundException":
+                raise
+            return [Finding("voice connector streaming", "FAIL", "not configured", put)]
+        return _streaming_findings(cfg, put)
+
+    def logging() -> list[Finding]:
+        cfg = chime.get_voice_connector_logging_configuration(VoiceConnectorId=vc_id)
+        sip = cfg["LoggingConfiguration"].get("EnableSIPLogs", False)
+        note = "on" if sip else "off (turn on while setting up SIPREC to see the INVITEs)"
+        return [Finding("voice connector SIP logs", "OK", note)]
+
+    out = _guard("voice connector", "check --voice-connector-id and --region", connector)
+    if out and out[0].status == "FAIL":
+        return out
+    out += _guard("voice connector streaming", put, streaming)
+    out += _guard("voice connector SIP logs", "", logging)
+    return out
+
+
+def _streaming_findings(cfg: Any, put: str) -> list[Finding]:
+    check = "voice connector streaming"
+    if cfg.get("Disabled", False):
+        return [Finding(check, "FAIL", "streaming to Kinesis Video Streams is disabled", put)]
+    out = [Finding(check, "OK", "streaming to Kinesis Video Streams is enabled")]
+    hours = int(cfg.get("DataRetentionInHours", 0))
+    if hours < 1:
+        detail = f"DataRetentionInHours={hours}: KVS keeps nothing to read after the call"
+        out.append(Finding("voice connector retention", "FAIL", detail, put))
+    elif hours < MIN_RETENTION_HOURS:
+        detail = f"DataRetentionInHours={hours}: retried jobs may find the media gone"
+        out.append(Finding("voice connector retention", "WARN", detail, put))
+    else:
+        out.append(Finding("voice connector retention", "OK", f"{hours} hours"))
+    targets = {t.get("NotificationTarget") for t in cfg.get("StreamingNotificationTargets", [])}
+    if "EventBridge" in targets:
+        out.append(Finding("voice connector notifications", "OK", "EventBridge"))
+    else:
+        detail = f"targets {sorted(t for t in targets if t) or 'none'}: no Streaming Status events"
+        out.append(Finding("voice connector notifications", "FAIL", detail, put))
+    insights = cfg.get("MediaInsightsConfiguration", {})
+    if insights and not insights.get("Disabled", True):
+        fix = "detach the Media Insights configuration unless you also want Chime call analytics"
+        detail = "a Media Insights pipeline is attached (records/analyses calls separately)"
+        out.append(Finding("voice connector media insights", "WARN", detail, fix))
+    return out
+
+
+# ------------------------------------------------------------------ rule and table
+
+
+def check_rule(
+    events: EventBridgeClient, rule_name: str, function_arn: str, vc_id: str, bus: str = "default"
+) -> list[Finding]:
+    """The Streaming Status rule exists, is enabled, matches, and targets StreamStatus."""
+    check = "eventbridge rule"
+    fix = "sam deploy again (the StreamingStatusRule resource) or pass --stack"
+
+    def run() -> list[Finding]:
+        names = [rule_name] if rule_name else _chime_rules(events, bus)
+        if not names:
+            return [Finding(check, "FAIL", f"no rule on bus {bus} matches {DETAIL_TYPE}", fix)]
+        out: list[Finding] = []
+        for name in names:
+            out += _one_rule(events, name, function_arn, vc_id, bus)
+        return out
+
+    return _guard(check, fix, run)
+
+
+def _chime_rules(events: EventBridgeClient, bus: str) -> list[str]:
+    found: list[str] = []
+    for page in events.get_paginator("list_rules").paginate(EventBusName=bus):
+        for rule in page.get("Rules", []):
+            if DETAIL_TYPE in _pattern(rule.get("EventPattern", "")).get("detail-type", []):
+                found.append(rule.get("Name", ""))
+    return found
+
+
+def _pattern(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _one_rule(
+    events: EventBridgeClient, name: str, function_arn: str, vc_id: str, bus: str
+) -> list[Finding]:
+    check = f"eventbridge rule {name}"
+    rule = events.describe_rule(Name=name, EventBusName=bus)
+    pattern = _pattern(rule.get("EventPattern", ""))
+    if "aws.chime" not in pattern.get("source", []) or DETAIL_TYPE not in pattern.get(
+        "detail-type", []
+    ):
+        fix = f'the pattern needs source ["aws.chime"] and detail-type ["{DETAIL_TYPE}"]'
+        return [Finding(check, "FAIL", "pattern does not match Streaming Status events", fix)]
+    if rule.get("State") != "ENABLED":
+        return [
+            Finding(
+                check, "FAIL", f"state {rule.get('State')}", f"aws events enable-rule --name {name}"
+            )
+        ]
+    vcs = pattern.get("detail", {}).get("voiceConnectorId")
+    if vc_id and vcs is not None and vc_id not in vcs:
+        fix = "set the VoiceConnectorId parameter to this Voice Connector and deploy"
+        return [Finding(check, "FAIL", f"filters other Voice Connectors, not {vc_id}", fix)]
+    targets = events.list_targets_by_rule(Rule=name, EventBusName=bus).get("Targets", [])
+    arns = [t.get("Arn", "") for t in targets]
+    if function_arn:
+        hit = [t for t in targets if _same_function(t.get("Arn", ""), function_arn)]
+        if not hit:
+            fix = "add the StreamStatus function as the rule's target (sam deploy)"
+            return [Finding(check, "FAIL", "does not target the StreamStatus function", fix)]
+    elif not any(":lambda:" in a for a in arns):
+        return [Finding(check, "FAIL", "has no Lambda target", "pass --stack to name the function")]
+    else:
+        hit = [t for t in targets if ":lambda:" in t.get("Arn", "")]
+    out = [Finding(check, "OK", f"enabled, targets {hit[0].get('Arn', '').split(':')[-1]}")]
+    if not hit[0].get("DeadLetterConfig", {}).get("Arn"):
+        fix = "give the target a dead-letter queue so undeliverable events are kept"
+        out.append(Finding(f"{check} DLQ", "WARN", "target has no dead-letter queue", fix))
+    return out
+
+
+def _same_function(target_arn: str, function_arn: str) -> bool:
+    """Compare Lambda ARNs ignoring a version/alias qualifier."""
+    return target_arn.split(":")[:7] == function_arn.split(":")[:7]
+
+
+_TTL_ON = "--time-to-live-specification Enabled=true,AttributeName=ttl"
+
+
+def check_table(ddb: DynamoDBClient, table: str) -> list[Finding]:
+    """The calls table exists, has the sweeper's index, TTL on `ttl`, and PITR."""
+
+    def run() -> list[Finding]:
+        desc = ddb.describe_table(TableName=table)["Table"]
+        out = [Finding("calls table", "OK", f"{table} is {desc.get('TableStatus')}")]
+        indexes = {i.get("IndexName") for i in desc.get("GlobalSecondaryIndexes", [])}
+        if "status-index" not in indexes:
+            fix = "deploy the template's CallsTable (the sweeper queries status-index)"
+            out.append(Finding("calls table index", "FAIL", "no status-index", fix))
+        ttl = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+        if ttl.get("TimeToLiveStatus") != "ENABLED" or ttl.get("AttributeName") != "ttl":
+            fix = f"aws dynamodb update-time-to-live --table-name {table} {_TTL_ON}"
+            out.append(Finding("calls table TTL", "WARN", "TTL on `ttl` is not enabled", fix))
+        backups = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+        pitr = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
+        if pitr != "ENABLED":
+            fix = "enable point-in-time recovery on the calls table"
+            out.append(Finding("calls table PITR", "WARN", "point-in-time recovery is off", fix))
+        return out
+
+    return _guard("calls table", "check --table and --region", run)
+
+
+# ------------------------------------------------------------------ all together
+
+
+def run_doctor(dep: Deployment, clients: Clients, probe: bool = False) -> list[Finding]:
+    """Every check that the Deployment has enough names for; the rest are WARN 'not checked'."""
+    findings: list[Finding] = []
+    if dep.stack:
+        dep, found = from_stack(clients.cloudformation, dep)
+        findings += found
+    kms_key, locked = "", False
+    if dep.bucket:
+        found, kms_key, locked = check_bucket(clients.s3, dep.bucket)
+        findings += found
+        if probe and locked:
+            detail = "skipped: Object Lock would keep the probe object"
+            findings.append(Finding("bucket write probe", "OK", detail))
+        elif probe and not any(f.check == "bucket" for f in found):
+            findings.append(probe_write(clients.s3, dep.bucket, dep.prefix))
+    if dep.recorder_role_arn and dep.bucket:
+        findings += check_recorder_role(
+            clients.iam, dep.recorder_role_arn, dep.bucket, dep.prefix, kms_key, dep.region
+        )
+    if dep.voice_connector_id:
+        findings += check_voice_connector(clients.chime, dep.voice_connector_id)
+    findings += check_rule(
+        clients.events, dep.rule_name, dep.stream_status_function_arn, dep.voice_connector_id,
+        dep.event_bus,
+    )  # fmt: skip
+    if dep.table:
+        findings += check_table(clients.dynamodb, dep.table)
+    findings += _not_checked(dep)
+    return findings
+
+
+def _not_checked(dep: Deployment) -> Iterable[Finding]:
+    missing = [
+        ("bucket", dep.bucket, "--bucket or --stack"),
+        ("recorder role", dep.recorder_role_arn, "--recorder-role or --stack"),
+        ("voice connector", dep.voice_connector_id, "--voice-connector-id"),
+        ("calls table", dep.table, "--table or --stack"),
+    ]
+    for check, value, flag in missing:
+        if not value:
+            yield Finding(check, "WARN", "not checked", f"pass {flag}")
