@@ -16,6 +16,16 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from siprec_recorder.errors import MetadataError
+from siprec_recorder.metadata.elements import (
+    Extension,
+    attr,
+    clean_name,
+    local,
+    short,
+    split_tag,
+    stream_ref,
+    text_of,
+)
 from siprec_recorder.metadata.model import (
     DataMode,
     Format,
@@ -38,73 +48,6 @@ _FORMATS: dict[str, Format] = {
 _TIME_TAGS = {"associate-time", "disassociate-time", "start-time", "stop-time"}
 
 
-def _split(tag: object) -> tuple[str, str]:
-    """(namespace, local name) of an lxml tag; ('', '') for comments and the like."""
-    if not isinstance(tag, str):
-        return "", ""
-    if tag.startswith("{"):
-        ns, _, name = tag[1:].partition("}")
-        return ns, name
-    return "", tag
-
-
-def _local(element: etree._Element) -> str:
-    return _split(element.tag)[1].lower()
-
-
-def _text(element: etree._Element | None) -> str | None:
-    if element is None or element.text is None:
-        return None
-    value = element.text.strip()
-    return value or None
-
-
-def _short(value: str, limit: int = 48) -> str:
-    """A bounded rendering of an id for warnings (never a whole input)."""
-    return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
-def _attr(element: etree._Element, *names: str) -> str | None:
-    for name in names:
-        value = element.get(name)
-        if value is not None and value.strip():
-            return value.strip()
-    return None
-
-
-@dataclass
-class _Extension:
-    values: dict[str, str] = field(default_factory=dict)
-    namespaces: dict[str, str] = field(default_factory=dict)
-
-    def add(self, key: str, value: str, namespace: str) -> None:
-        """Store one flattened value; a repeated key with another value gets a #n suffix."""
-        if self.values.get(key, value) == value:
-            self.values[key] = value
-            self.namespaces[key] = namespace
-            return
-        n = 2
-        while f"{key}#{n}" in self.values and self.values[f"{key}#{n}"] != value:
-            n += 1
-        self.values[f"{key}#{n}"] = value
-        self.namespaces[f"{key}#{n}"] = namespace
-
-    def flatten(self, element: etree._Element, hint: str | None = None) -> None:
-        """Leaves become local-name -> text; `<x label="L"><value>` becomes `x:L`."""
-        ns, name = _split(element.tag)
-        if not name:
-            return
-        label = element.get("label")
-        key = f"{name}:{label}" if label else name
-        if len(element) == 0:
-            value = _text(element)
-            if value is not None:
-                self.add(hint if hint and name.lower() == "value" else key, value, ns)
-            return
-        for child in element:
-            self.flatten(child, key if label else hint)
-
-
 @dataclass
 class _PartBuilder:
     id: str
@@ -114,7 +57,7 @@ class _PartBuilder:
     recv_ids: list[str] = field(default_factory=list)
     associate_time: str | None = None
     disassociate_time: str | None = None
-    extension: _Extension = field(default_factory=_Extension)
+    extension: Extension = field(default_factory=Extension)
 
 
 @dataclass
@@ -135,26 +78,6 @@ class _SessionBuilder:
         )
 
 
-def _clean_name(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        value = value[1:-1].strip()
-    return value or None
-
-
-def _stream_refs(element: etree._Element) -> str | None:
-    """The stream id of a `<send>`/`<recv>`: its text, or BroadWorks' `<id>` child."""
-    value = _text(element)
-    if value is not None:
-        return value
-    for child in element:
-        if _local(child) == "id":
-            return _text(child)
-    return None
-
-
 class _Walker:
     """One pass over the document's top-level elements, collecting builders in order."""
 
@@ -164,7 +87,7 @@ class _Walker:
         self.sessions: dict[str, _SessionBuilder] = {}
         self.participants: dict[str, _PartBuilder] = {}
         self.streams: dict[str, Stream] = {}
-        self.extension = _Extension()
+        self.extension = Extension()
         self.warnings: list[str] = []
 
     def participant(self, pid: str | None, *, declare: bool) -> _PartBuilder | None:
@@ -176,7 +99,7 @@ class _Walker:
             self.warnings.append(f"participant #{len(self.participants) + 1} has no id")
         if pid not in self.participants:
             if not declare:
-                self.warnings.append(f"association refers to undeclared participant {_short(pid)}")
+                self.warnings.append(f"association refers to undeclared participant {short(pid)}")
             self.participants[pid] = _PartBuilder(id=pid)
         return self.participants[pid]
 
@@ -187,106 +110,113 @@ class _Walker:
         return self.sessions[sid]
 
     def walk(self, root: etree._Element) -> None:
+        """Declarations first, associations second: element order in the document is free."""
+        later = []
         for element in root:
-            name = _local(element)
+            name = local(element)
             if not name:
+                continue
+            if name in _ASSOCIATIONS:
+                later.append(element)
                 continue
             handler = _HANDLERS.get(name)
             if handler is not None:
                 handler(self, element)
             else:
                 self.extension.flatten(element)
+        for element in later:
+            _ASSOCIATIONS[local(element)](self, element)
 
     # -- handlers -------------------------------------------------------------------------
     def on_datamode(self, element: etree._Element) -> None:
-        self.data_mode = (_text(element) or "").lower()
+        self.data_mode = (text_of(element) or "").lower()
 
     def on_session(self, element: etree._Element) -> None:
-        session = self.session(_attr(element, "session_id", "id"))
+        session = self.session(attr(element, "session_id", "id"))
         for child in element:
-            name = _local(child)
+            name = local(child)
             if name == "sipsessionid":
-                session.sip_session_id = session.sip_session_id or _text(child)
+                session.sip_session_id = session.sip_session_id or text_of(child)
             elif name in _TIME_TAGS:
-                setattr(session, name.replace("-", "_"), _text(child))
+                setattr(session, name.replace("-", "_"), text_of(child))
             elif name in ("group-ref", "group_ref"):
                 continue
             elif name:
                 self.extension.flatten(child)
 
     def on_sessionrecordingassoc(self, element: etree._Element) -> None:
-        session = self.session(_attr(element, "session_id", "session"))
+        session = self.session(attr(element, "session_id", "session"))
         for child in element:
-            name = _local(child)
+            name = local(child)
             if name in ("associate-time", "disassociate-time"):
-                value = _text(child)
-                attr = name.replace("-", "_")
-                if getattr(session, attr) is None:
-                    setattr(session, attr, value)
+                value = text_of(child)
+                slot = name.replace("-", "_")
+                if getattr(session, slot) is None:
+                    setattr(session, slot, value)
 
     def on_participant(self, element: etree._Element) -> None:
-        part = self.participant(_attr(element, "participant_id", "id"), declare=True)
+        part = self.participant(attr(element, "participant_id", "id"), declare=True)
         assert part is not None
         for child in element:
-            name = _local(child)
+            name = local(child)
             if name == "nameid":
-                part.aor = part.aor or _attr(child, "aor")
+                part.aor = part.aor or attr(child, "aor")
                 for sub in child:
-                    if _local(sub) == "name" and part.name is None:
-                        part.name = _clean_name(_text(sub))
+                    if local(sub) == "name" and part.name is None:
+                        part.name = clean_name(text_of(sub))
             elif name == "aor":
-                part.aor = part.aor or _text(child)
+                part.aor = part.aor or text_of(child)
             elif name == "name":
-                part.name = part.name or _clean_name(_text(child))
+                part.name = part.name or clean_name(text_of(child))
             elif name in ("send", "recv"):
                 self._add_ref(part, name, child)
             elif name in ("associate-time", "disassociate-time"):
-                setattr(part, name.replace("-", "_"), _text(child))
+                setattr(part, name.replace("-", "_"), text_of(child))
             elif name:
                 part.extension.flatten(child)
 
     def _add_ref(self, part: _PartBuilder, name: str, element: etree._Element) -> None:
-        ref = _stream_refs(element)
+        ref = stream_ref(element)
         if ref is None:
             self.warnings.append(f"empty <{name}> ignored")
             return
         (part.send_ids if name == "send" else part.recv_ids).append(ref)
 
     def on_participantsessionassoc(self, element: etree._Element) -> None:
-        part = self.participant(_attr(element, "participant_id", "participant"), declare=False)
+        part = self.participant(attr(element, "participant_id", "participant"), declare=False)
         if part is None:
             return
         for child in element:
-            name = _local(child)
+            name = local(child)
             if name in ("associate-time", "disassociate-time"):
-                attr = name.replace("-", "_")
-                if getattr(part, attr) is None:
-                    setattr(part, attr, _text(child))
+                slot = name.replace("-", "_")
+                if getattr(part, slot) is None:
+                    setattr(part, slot, text_of(child))
 
     def on_participantstreamassoc(self, element: etree._Element) -> None:
-        part = self.participant(_attr(element, "participant_id", "participant"), declare=False)
+        part = self.participant(attr(element, "participant_id", "participant"), declare=False)
         if part is None:
             return
         for child in element:
-            name = _local(child)
+            name = local(child)
             if name in ("send", "recv"):
                 self._add_ref(part, name, child)
 
     def on_stream(self, element: etree._Element) -> None:
-        sid = _attr(element, "stream_id", "id")
+        sid = attr(element, "stream_id", "id")
         if sid is None:
             sid = f"stream-{len(self.streams) + 1}"
             self.warnings.append(f"stream #{len(self.streams) + 1} has no id")
         label = None
         for child in element:
-            if _local(child) == "label":
-                label = _text(child)
+            if local(child) == "label":
+                label = text_of(child)
         if label is None:
-            self.warnings.append(f"stream {_short(sid)} has no label")
+            self.warnings.append(f"stream {short(sid)} has no label")
         if sid in self.streams:
-            self.warnings.append(f"stream {_short(sid)} declared twice; the last one is kept")
+            self.warnings.append(f"stream {short(sid)} declared twice; the last one is kept")
         self.streams[sid] = Stream(
-            id=sid, label=label, session=_attr(element, "session_id", "session")
+            id=sid, label=label, session=attr(element, "session_id", "session")
         )
 
     def on_extensiondata(self, element: etree._Element) -> None:
@@ -295,7 +225,7 @@ class _Walker:
 
     def on_group(self, element: etree._Element) -> None:
         for child in element:
-            name = _local(child)
+            name = local(child)
             if name and name not in _TIME_TAGS and name != "initiator":
                 self.extension.flatten(child)
 
@@ -306,21 +236,23 @@ class _Walker:
 _HANDLERS = {
     "datamode": _Walker.on_datamode,
     "session": _Walker.on_session,
-    "sessionrecordingassoc": _Walker.on_sessionrecordingassoc,
     "participant": _Walker.on_participant,
-    "participantsessionassoc": _Walker.on_participantsessionassoc,
-    "participantstreamassoc": _Walker.on_participantstreamassoc,
     "stream": _Walker.on_stream,
     "extensiondata": _Walker.on_extensiondata,
     "group": _Walker.on_group,
     "recording": _Walker.on_recording,
 }
+_ASSOCIATIONS = {
+    "sessionrecordingassoc": _Walker.on_sessionrecordingassoc,
+    "participantsessionassoc": _Walker.on_participantsessionassoc,
+    "participantstreamassoc": _Walker.on_participantstreamassoc,
+}
 
 
 def _detect_format(root: etree._Element, warnings: list[str]) -> Format:
-    ns, name = _split(root.tag)
+    ns, name = split_tag(root.tag)
     if name not in ("recording", "recording_metadata"):
-        raise MetadataError(f"root element <{_short(name, 40)}> is not SIPREC recording metadata")
+        raise MetadataError(f"root element <{short(name, 40)}> is not SIPREC recording metadata")
     if ns in _FORMATS:
         return _FORMATS[ns]
     if name == "recording_metadata":
@@ -329,7 +261,7 @@ def _detect_format(root: etree._Element, warnings: list[str]) -> Format:
         guess = "rfc7865"
     else:
         guess = "draft"
-    where = f"namespace {_short(ns, 60)}" if ns else "no namespace"
+    where = f"namespace {short(ns, 60)}" if ns else "no namespace"
     warnings.append(f"unknown metadata {where}; read as {guess}")
     return guess
 
@@ -349,7 +281,7 @@ def _resolve(walker: _Walker) -> tuple[Participant, ...]:
                     walker.warnings.append(f"participant #{n} {kind}s a label, not a stream id")
                 if label is None:
                     why = "a stream without label" if ref in by_id else "an undeclared stream"
-                    walker.warnings.append(f"participant #{n} {kind}s {why} {_short(ref)}")
+                    walker.warnings.append(f"participant #{n} {kind}s {why} {short(ref)}")
                 elif label not in resolved[kind]:
                     resolved[kind].append(label)
         out.append(
@@ -382,7 +314,7 @@ def metadata_from_xml(
     fmt = _detect_format(root, notes)
     if len(root) == 0:
         raise MetadataError("metadata root has no child elements (tags stripped or empty)")
-    walker = _Walker(_split(root.tag)[0])
+    walker = _Walker(split_tag(root.tag)[0])
     walker.walk(root)
     if not walker.participants and not walker.streams and walker.data_mode != "partial":
         raise MetadataError("metadata has no participant and no stream")
@@ -390,7 +322,7 @@ def metadata_from_xml(
     if walker.data_mode == "partial":
         mode = "partial"
     elif walker.data_mode != "complete":
-        shown = "missing" if walker.data_mode is None else f"'{_short(walker.data_mode, 20)}'"
+        shown = "missing" if walker.data_mode is None else f"'{short(walker.data_mode, 20)}'"
         notes.append(f"dataMode {shown}; assumed complete")
     participants = _resolve(walker)
     labels = [s.label for s in walker.streams.values() if s.label is not None]
