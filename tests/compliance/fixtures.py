@@ -25,13 +25,20 @@ def tone(seconds: float, freq: float, amp: float, *, start_silence: float = 0.0)
     x = amp * np.sin(2 * np.pi * freq * t)
     x[(t % 1.5) >= 1.0] = 0.0
     x[t < start_silence] = 0.0
-    return (x * 32767).astype(np.int16)
+    pcm = (x * 32767).astype(np.int16)
+    quiet = pcm == 0
+    pcm[quiet] = np.where(np.arange(n)[quiet] % 2, 1, -1)  # pauses: -90 dBFS noise, not zero
+    return pcm
+
+
+GAP = (2.0, 2.3)  # seconds of the customer track lost in transit: filled with digital zero
 
 
 def make_recording(root: Path, *, one_way: bool = False, seconds: float = 6.0) -> dict[str, Any]:
     """Write caller/agent mono WAVs, a stereo WAV and manifest.json; return the manifest."""
     root.mkdir(parents=True, exist_ok=True)
     customer = tone(seconds, 440, 0.4)
+    customer[int(GAP[0] * RATE) : int(GAP[1] * RATE)] = 0
     agent = np.zeros_like(customer) if one_way else tone(seconds, 660, 0.25, start_silence=0.5)
     files = {
         "customer-0.wav": customer,
@@ -72,7 +79,8 @@ def make_recording(root: Path, *, one_way: bool = False, seconds: float = 6.0) -
                 "key": PREFIX + "customer-0.wav",
                 "samples": n,
                 "start_time": "2026-11-26T07:00:00.000Z",
-                "gaps": [{"start_ms": 2000, "duration_ms": 300}],
+                "offset_samples": 0,
+                "gaps": 1,
                 "gap_ms": 300.0,
             },
             {
@@ -85,13 +93,24 @@ def make_recording(root: Path, *, one_way: bool = False, seconds: float = 6.0) -
                 "key": PREFIX + "agent-1.wav",
                 "samples": n,
                 "start_time": "2026-11-26T07:00:00.000Z",
-                "gaps": [],
+                "offset_samples": 0,
+                "gaps": 0,
                 "gap_ms": 0.0,
             },
         ],
         "stereo": {"key": PREFIX + "stereo.wav", "left": "0", "right": "1", "samples": n},
         "objects": objects,
-        "one_way": {"detected": True, "silent": ["1"]} if one_way else {"detected": False},
+        "sample_rate": RATE,
+        "audio_start_time": "2026-11-26T07:00:00.000Z",
+        "one_way": {
+            "missing": ["1"],
+            "reason": "1: silent (below -60 dBFS) for 100% of the call",
+            "declared": ["0", "1"],
+            "arrived": ["0", "1"],
+            "details": [{"label": "1", "reason": "silent", "silent_fraction": 1.0}],
+        }
+        if one_way
+        else None,
         "timeline": [],
         "warnings": [],
     }
