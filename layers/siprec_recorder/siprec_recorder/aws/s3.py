@@ -154,3 +154,30 @@ class S3Store:
             raise classify(exc) from exc
         except BotoCoreError as exc:
             raise classify(exc) from exc
+
+
+class S3WorkArea:
+    """The recorder's work files for one call, under `<prefix>work/<transaction id>/`.
+
+    Expired by a bucket lifecycle rule on the work prefix, so the role needs no DeleteObject.
+    """
+
+    def __init__(self, store: S3Store, prefix: str) -> None:
+        self.store = store
+        self.prefix = prefix
+
+    def save(self, name: str, path: Path) -> None:
+        self.store.put_file(
+            self.prefix + name, path, content_type="application/octet-stream", tags={}
+        )
+
+    def load(self, name: str, path: Path) -> bool:
+        try:
+            self.store.client.download_file(self.store.bucket, self.prefix + name, str(path))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise classify(exc) from exc
+        except BotoCoreError as exc:
+            raise classify(exc) from exc
+        return True

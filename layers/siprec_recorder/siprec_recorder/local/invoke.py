@@ -48,20 +48,29 @@ class LambdaContext:
 _loaded: dict[Path, ModuleType] = {}
 
 
-def load_handler(function: str, handler: str = "app.lambda_handler") -> Handler:
+def load_handler(
+    function: str, handler: str = "app.lambda_handler", *, fresh: bool = False
+) -> Handler:
     """Load `functions/<function>/<module>.py` by path, as the runtime does; return the handler."""
     module_name, _, attr = handler.rpartition(".")
     path = FUNCTIONS_DIR / function / f"{module_name}.py"
-    if path not in _loaded:
-        spec = importlib.util.spec_from_file_location(f"lambda_{function}_{module_name}", path)
+    if fresh or path not in _loaded:
+        # fresh: a new "container" (module state such as cached clients starts empty)
+        suffix = f"_{uuid.uuid4().hex[:8]}" if fresh else ""
+        spec = importlib.util.spec_from_file_location(
+            f"lambda_{function}_{module_name}{suffix}", path
+        )
         if spec is None or spec.loader is None:
             raise FileNotFoundError(f"no handler module at {path}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
+        if fresh:
+            fn: Handler = getattr(module, attr)
+            return fn
         _loaded[path] = module
-    fn: Handler = getattr(_loaded[path], attr)
-    return fn
+    cached: Handler = getattr(_loaded[path], attr)
+    return cached
 
 
 def invoke(function: str, event: Mapping[str, Any], *, timeout_s: float = 900.0) -> Any:

@@ -30,9 +30,11 @@ class PcmSpool:
 
     def append(self, pcm: Int16Array | bytes) -> None:
         """Append samples (an int16 array, or raw little-endian bytes of an even length)."""
-        data = pcm if isinstance(pcm, bytes | bytearray | memoryview) else np.ascontiguousarray(
-            pcm, dtype="<i2"
-        ).tobytes()
+        data = (
+            pcm
+            if isinstance(pcm, bytes | bytearray | memoryview)
+            else np.ascontiguousarray(pcm, dtype="<i2").tobytes()
+        )
         if len(data) % BYTES_PER_SAMPLE:
             raise ValueError("PCM byte count must be even")
         self._file.seek(0, os.SEEK_END)
@@ -64,6 +66,16 @@ class PcmSpool:
         """Every sample (for tests and short calls; the pipeline reads in windows)."""
         return self.read(0, self.samples)
 
+    def flush(self) -> None:
+        """Push buffered samples to the file (before another process or copy reads it)."""
+        self._file.flush()
+
+    def reopen(self) -> None:
+        """Re-open the spool's path after its content was replaced (restored from a checkpoint)."""
+        self._file.close()
+        self._file = self.path.open("r+b")
+        self.samples = self.path.stat().st_size // BYTES_PER_SAMPLE
+
     def close(self) -> None:
         """Close and delete the spool file."""
         if not self._file.closed:
@@ -74,6 +86,9 @@ class PcmSpool:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()

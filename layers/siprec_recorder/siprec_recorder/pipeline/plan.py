@@ -1,0 +1,202 @@
+"""From the stored call to a recording plan: who sent which stream, roles, ids, time range.
+
+Pure: the call record (events folded by `calls.lifecycle`) and the SIPREC snapshots in it are
+all it reads. Anything it has to guess becomes a warning in the manifest, never an exception:
+a call with unreadable metadata is still recorded, by stream, with roles `unknown`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from siprec_recorder.calls.model import Call, StreamState
+from siprec_recorder.errors import RecorderError
+from siprec_recorder.metadata.correlate import (
+    caller_flags,
+    expected_labels,
+    merge,
+    role_of,
+    stream_owner,
+)
+from siprec_recorder.metadata.interaction import call_ids, find_interaction_id
+from siprec_recorder.metadata.model import Participant, RecordingMetadata
+from siprec_recorder.metadata.parse import parse_metadata
+from siprec_recorder.recording.model import CallFacts
+from siprec_recorder.recording.timeline import build_timeline
+
+
+@dataclass
+class PlannedStream:
+    """One stream the recording must contain (declared by SIPREC or seen as STARTED)."""
+
+    label: str
+    stream: StreamState | None  # None: declared in the metadata but never started
+    participant: Participant | None
+    role: str
+    is_caller: bool | None
+
+
+@dataclass
+class CallPlan:
+    """What the recorder does for one call."""
+
+    facts: CallFacts
+    streams: list[PlannedStream]
+    start_ms: int  # producer-time range to list fragments in
+    end_ms: int | None
+    metadata: RecordingMetadata | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """ISO-8601 (with Z) to an aware UTC datetime; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _to_ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def merged_metadata(
+    call: Call, warnings: list[str]
+) -> tuple[RecordingMetadata | None, list[tuple[datetime, RecordingMetadata]]]:
+    """The current metadata (complete snapshot + later partial updates) and every snapshot."""
+    current: RecordingMetadata | None = None
+    snapshots: list[tuple[datetime, RecordingMetadata]] = []
+    for snap in sorted(call.metadata, key=lambda s: s.sort_key()):
+        if snap.xml is None:
+            warnings.append(f"metadata from {snap.source} event was not kept: {snap.dropped}")
+            continue
+        headers = call.invite_headers if snap.source == "STARTED" else call.update_headers
+        try:
+            meta = parse_metadata(snap.xml, headers=headers)
+        except RecorderError as exc:
+            warnings.append(f"metadata from {snap.source} event unusable: {exc}")
+            continue
+        warnings.extend(meta.warnings)
+        if current is None or meta.data_mode == "complete":
+            current = meta if current is None or meta.data_mode == "complete" else current
+        else:
+            current = merge(current, meta)
+        when = parse_time(snap.event_time) or datetime.fromtimestamp(0, UTC)
+        snapshots.append((when, current))
+    return current, snapshots
+
+
+def _label_of(stream: StreamState, meta: RecordingMetadata | None) -> str:
+    if stream.media_label:
+        return stream.media_label
+    if meta is not None and stream.media_index is not None:
+        if 0 <= stream.media_index < len(meta.streams):
+            label = meta.streams[stream.media_index].label
+            if label:
+                return label
+    if stream.media_index is not None:
+        return f"m{stream.media_index}"
+    return stream.stream_arn.rsplit("/", 2)[-2][-12:]
+
+
+def plan_call(call: Call, *, agent_aor_pattern: str | None = None) -> CallPlan:
+    """Correlate the call's streams with its SIPREC participants and build the CallFacts."""
+    warnings: list[str] = []
+    meta, snapshots = merged_metadata(call, warnings)
+    headers = {**call.invite_headers, **call.update_headers}
+
+    streams_by_label: dict[str, StreamState] = {}
+    for s in call.streams:
+        label = _label_of(s, meta)
+        if label in streams_by_label:
+            warnings.append(f"two KVS streams report label {label}; keeping both under new names")
+            label = f"{label}-{len(streams_by_label)}"
+        streams_by_label[label] = s
+
+    declared = expected_labels(meta) if meta is not None else []
+    labels = list(declared) + sorted(set(streams_by_label) - set(declared))
+    if meta is None and call.metadata:
+        warnings.append("no usable SIPREC metadata: streams recorded without participants")
+
+    flags: dict[str, bool | None] = {}
+    if meta is not None:
+        known = [
+            (lbl, s.is_caller) for lbl, s in streams_by_label.items() if s.is_caller is not None
+        ]
+        lbl, flag = known[0] if known else (None, None)
+        flags = caller_flags(meta, caller_label=lbl, is_caller=flag)
+
+    planned: list[PlannedStream] = []
+    roles: dict[str, str] = {}
+    for label in labels:
+        stream = streams_by_label.get(label)
+        owner: Participant | None = None
+        if meta is not None:
+            index = stream.media_index if stream is not None else None
+            owner, notes = stream_owner(meta, label, index)
+            warnings.extend(notes)
+        is_caller = stream.is_caller if stream is not None else None
+        if is_caller is None and owner is not None:
+            is_caller = flags.get(owner.id)
+        role = role_of(
+            owner,
+            is_caller=is_caller,
+            direction=call.direction,
+            agent_aor_pattern=agent_aor_pattern or None,
+        )
+        if owner is not None:
+            roles[owner.id] = role
+        planned.append(PlannedStream(label, stream, owner, role, is_caller))
+
+    starts = [t for s in call.streams if (t := parse_time(s.start_time))]
+    ends = [t for s in call.streams if (t := parse_time(s.end_time))]
+    start = min(starts) if starts else parse_time(call.first_event_time) or datetime.now(UTC)
+    end = max(ends) if ends else None
+
+    found = find_interaction_id(meta, headers)
+    facts = CallFacts(
+        transaction_id=call.transaction_id,
+        call_id=call.call_id,
+        voice_connector_id=call.voice_connector_id,
+        interaction_id=found.value if found else None,
+        interaction_id_source=found.source if found else None,
+        call_ids=call_ids(meta, headers),
+        start_time=start,
+        end_time=end,
+        declared_labels=list(declared) if meta is not None else sorted(streams_by_label),
+        warnings=_unique(warnings),
+        siprec_xml=meta.raw_xml if meta is not None else None,
+        chime_events=[chime_facts(call)],
+        timeline=build_timeline(snapshots, end, roles=roles) if snapshots else [],
+    )
+    return CallPlan(
+        facts=facts,
+        streams=planned,
+        start_ms=_to_ms(start),
+        end_ms=_to_ms(end) if end else None,
+        metadata=meta,
+        warnings=facts.warnings,
+    )
+
+
+def chime_facts(call: Call) -> dict[str, Any]:
+    """What Chime told us about the call, without phone numbers (they were never stored)."""
+    return {
+        "transactionId": call.transaction_id,
+        "callId": call.call_id,
+        "voiceConnectorId": call.voice_connector_id,
+        "direction": call.direction,
+        "streams": [s.to_dict() for s in call.streams],
+    }
+
+
+def _unique(items: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        seen.setdefault(item, None)
+    return list(seen)

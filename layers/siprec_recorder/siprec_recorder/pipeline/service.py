@@ -1,0 +1,130 @@
+"""What the Recorder function does with one job, adapters passed in.
+
+Order is what makes a ghost recording impossible: claim the call (QUEUED -> RECORDING), write
+every object, only then mark it RECORDED / RECORDED_ONE_WAY, then announce it. A storage
+failure is retried by SQS; on the last receive the call is marked FAILED with the cause
+(`s3_access_denied`, `kms_access_denied`, ...) and the message goes to the DLQ, so the failure
+is visible in the table, in a metric and in an alarm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from siprec_recorder.calls import lifecycle
+from siprec_recorder.calls.model import Call, CallStatus, RecordingJob
+from siprec_recorder.errors import RecorderError, StorageError
+from siprec_recorder.pipeline.plan import plan_call
+from siprec_recorder.pipeline.record import record_call
+from siprec_recorder.pipeline.sources import MediaSource
+from siprec_recorder.pipeline.workarea import WorkArea
+from siprec_recorder.recording.model import OutputOptions
+from siprec_recorder.recording.store import RecordingStore
+
+Metric = Callable[[str, float], None]
+
+
+class CallsStore(Protocol):
+    """The calls table operations the recorder uses (aws.calls_table.CallsTable)."""
+
+    def get(self, transaction_id: str) -> Call | None: ...
+    def claim(self, transaction_id: str, attempt: int, *, reclaim: bool = False) -> Call | None: ...
+    def save_checkpoint(self, transaction_id: str, checkpoint: dict[str, Any]) -> Call: ...
+    def requeue(self, transaction_id: str) -> lifecycle.Transition: ...
+    def mark_recorded(
+        self, transaction_id: str, status: CallStatus, manifest_key: str, reason: str | None = None
+    ) -> Call: ...
+    def mark_failed(self, transaction_id: str, reason: str) -> Call: ...
+
+
+class JobQueue(Protocol):
+    def send_job(self, transaction_id: str, attempt: int) -> Any: ...
+
+
+class Announcer(Protocol):
+    def announce(self, manifest: dict[str, Any], manifest_key: str) -> None: ...
+
+
+@dataclass
+class RecorderDeps:
+    """Everything one job needs; built from the environment by `pipeline.wiring`."""
+
+    table: CallsStore
+    queue: JobQueue
+    source: MediaSource
+    store: RecordingStore
+    work: Callable[[str], WorkArea]
+    options: OutputOptions
+    announcer: Announcer | None = None
+    agent_aor_pattern: str = ""
+    metric: Metric = lambda name, value: None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What happened to one job (the handler logs it and returns it)."""
+
+    transaction_id: str
+    outcome: str  # recorded | one_way | continued | stale | failed
+    manifest_key: str | None = None
+    reason: str | None = None
+
+
+def handle_job(
+    job: RecordingJob,
+    deps: RecorderDeps,
+    *,
+    receive_count: int = 1,
+    max_receives: int = 3,
+    time_is_up: Callable[[], bool] = lambda: False,
+) -> JobResult:
+    """Record one call. Raises StorageError to have SQS retry; returns when the job is settled."""
+    tid = job.transaction_id
+    current = deps.table.get(tid)
+    if current is None or current.terminal:
+        reason = "unknown call" if current is None else f"already {current.status.value}"
+        return JobResult(tid, "stale", reason=reason)
+    call = deps.table.claim(tid, job.attempt, reclaim=receive_count > 1)
+    if call is None:
+        return JobResult(tid, "stale", reason="job attempt superseded")
+    try:
+        plan = plan_call(call, agent_aor_pattern=deps.agent_aor_pattern or None)
+        outcome = record_call(
+            plan,
+            deps.source,
+            deps.store,
+            deps.options,
+            work=deps.work(tid),
+            checkpoint=call.checkpoint,
+            time_is_up=time_is_up,
+        )
+    except StorageError as exc:
+        deps.metric("GhostRecordingRisk", 1)
+        if receive_count >= max_receives:
+            deps.table.mark_failed(tid, exc.code)
+            deps.metric("FailedCalls", 1)
+            return JobResult(tid, "failed", reason=exc.code)
+        raise
+    except RecorderError as exc:  # unusable input: nothing a retry would change
+        deps.table.mark_failed(tid, exc.code)
+        deps.metric("FailedCalls", 1)
+        return JobResult(tid, "failed", reason=f"{exc.code}: {exc}")
+
+    if outcome.status is None:
+        deps.table.save_checkpoint(tid, outcome.checkpoint or {})
+        _, effects = deps.table.requeue(tid)
+        for effect in effects:
+            deps.queue.send_job(effect.transaction_id, effect.attempt)
+        return JobResult(tid, "continued", reason=outcome.reason)
+
+    assert outcome.manifest is not None and outcome.manifest_key is not None
+    deps.table.mark_recorded(tid, outcome.status, outcome.manifest_key, outcome.reason)
+    one_way = outcome.status == CallStatus.RECORDED_ONE_WAY
+    deps.metric("OneWayRecordings" if one_way else "RecordedCalls", 1)
+    if deps.announcer is not None:
+        deps.announcer.announce(outcome.manifest, outcome.manifest_key)
+    return JobResult(
+        tid, "one_way" if one_way else "recorded", outcome.manifest_key, outcome.reason
+    )
