@@ -68,7 +68,7 @@ def _dispatch(
         return _from_multipart(body, content_type, found, extra, warnings, depth)
     if body.startswith("<"):
         return _from_xml(body, found, extra, warnings, ())
-    if body.startswith("{"):
+    if body.startswith(("{", "[")):
         return _from_event(body, found, extra, warnings, depth)
     if is_sip_start_line(first_line):
         _, sip_headers, sip_body = split_message(body)
