@@ -63,6 +63,8 @@ def read_labels(xml: str, headers: Mapping[str, str]) -> LabelsResult:
         labels = sent_labels(meta)
     except RecorderError as exc:
         return LabelsResult(None, complete, exc.code)
+    except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the call's state
+        return LabelsResult(None, complete, f"metadata_parser_failed: {type(exc).__name__}")
     return LabelsResult(tuple(sorted(labels)), meta.data_mode == "complete")
 
 

@@ -1,0 +1,235 @@
+"""Pure call transitions: idempotence, order independence, readiness, terminal states."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from siprec_recorder.calls import lifecycle as lc
+from siprec_recorder.calls.events import StreamingStatusEvent, parse_event
+from siprec_recorder.calls.model import Call, CallStatus
+from siprec_recorder.errors import EventError
+
+from tests.calls.helpers import ARN_A, ARN_B, corpus_xml, event
+
+# cisco_1 by hand: stream label 1 is sent by participant 7301, label 2 by participant 7300.
+CISCO = corpus_xml("cisco_1")
+
+
+def siprec_call_events(ended_has_sdp: bool) -> list[StreamingStatusEvent]:
+    """A 2-leg SIPREC call: STARTED x2 (with metadata), one UPDATED, ENDED x2."""
+    sdp_a: dict[str, Any] = {"label": "1", "index": 0}
+    sdp_b: dict[str, Any] = {"label": "2", "index": 1}
+    return [
+        parse_event(event("STARTED", arn=ARN_A, xml=CISCO, event_id="s-a", **sdp_a)),
+        parse_event(event("STARTED", arn=ARN_B, xml=CISCO, event_id="s-b", **sdp_b)),
+        parse_event(
+            event(
+                "UPDATED",
+                xml=CISCO.replace("7300</name>", "7300 (held)</name>"),
+                updateHeaders={"X-Genesys-CallUUID": "abc"},
+                time="2023-04-05T22:14:09Z",
+                event_id="u-1",
+            )
+        ),
+        parse_event(
+            event(
+                "ENDED",
+                arn=ARN_A,
+                event_id="e-a",
+                time="2023-04-05T22:14:17Z",
+                **(sdp_a if ended_has_sdp else {}),
+            )
+        ),
+        parse_event(
+            event(
+                "ENDED",
+                arn=ARN_B,
+                event_id="e-b",
+                time="2023-04-05T22:14:18Z",
+                **(sdp_b if ended_has_sdp else {}),
+            )
+        ),
+    ]
+
+
+def run(events: Sequence[StreamingStatusEvent]) -> tuple[Call, list[int]]:
+    """Apply in order; return the final call and the indexes that produced an enqueue."""
+    call: Call | None = None
+    enqueued_at: list[int] = []
+    for i, ev in enumerate(events):
+        call, effects = lc.apply_event(call, ev)
+        if effects:
+            assert [e.transaction_id for e in effects] == [ev.transaction_id]
+            enqueued_at.append(i)
+    assert call is not None
+    return call, enqueued_at
+
+
+REFERENCE = {flag: run(siprec_call_events(flag))[0].to_dict() for flag in (True, False)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ended_has_sdp=st.booleans(),
+    order=st.permutations(range(5)),
+    dups=st.lists(st.integers(0, 4), max_size=3),
+)
+def test_every_order_gives_one_enqueue_after_both_ended_and_the_same_state(
+    ended_has_sdp: bool, order: list[int], dups: list[int]
+) -> None:
+    base = siprec_call_events(ended_has_sdp)
+    seq = [base[i] for i in order] + [base[i] for i in dups]  # redeliveries at the end
+    call, enqueued_at = run(seq)
+    assert len(enqueued_at) == 1
+    before = {ev.id for ev in seq[: enqueued_at[0] + 1]}
+    assert {"e-a", "e-b"} <= before  # never a recording before both legs ended
+    assert call.status == CallStatus.QUEUED and call.attempt == 1
+    assert call.to_dict() == REFERENCE[ended_has_sdp]
+
+
+def test_reference_state_merges_everything() -> None:
+    call, _ = run(siprec_call_events(False))
+    a, b = call.stream(ARN_A), call.stream(ARN_B)
+    assert a is not None and b is not None
+    assert (a.status, a.media_label, a.media_index, a.is_caller) == ("ENDED", "1", 0, True)
+    assert (b.status, b.media_label, b.is_caller) == ("ENDED", "2", False)
+    assert a.end_time == "2023-04-05T22:14:17.788Z"
+    assert a.current_fragment_number == "91343852333181432457054944695917274706600548493"
+    assert a.start_time == "2023-04-05T22:14:02.238Z"
+    assert lc.expected_labels(call) == {"1", "2"}
+    assert len(call.metadata) == 2  # identical STARTED bodies kept once, plus the update
+    assert call.metadata[0].source == "STARTED" and call.metadata[1].source == "UPDATED"
+    assert call.update_headers == {"X-Genesys-CallUUID": "abc"}
+    assert call.invite_headers["Call-ID"] == "e9fffff2020a598b86962867715db0cf"
+    assert call.event_ids == {"s-a", "s-b", "u-1", "e-a", "e-b"}
+    assert call.first_ended_time == "2023-04-05T22:14:17.788Z"
+
+
+def test_duplicate_event_changes_nothing() -> None:
+    ev = siprec_call_events(True)[0]
+    call, _ = lc.apply_event(None, ev)
+    again, effects = lc.apply_event(call, ev)
+    assert again is call and effects == []
+
+
+def test_call_waits_for_an_expected_leg_that_never_started() -> None:
+    events = siprec_call_events(True)
+    call, enq = run([events[0], events[3]])  # leg A only
+    assert enq == [] and call.status == CallStatus.ENDED
+    assert lc.missing_labels(call) == {"2"}
+
+
+def test_four_stream_metadata_expects_four_labels() -> None:
+    # oracle_4 by hand: labels 1006644281..84, two participants sending two streams each
+    xml = corpus_xml("oracle_4")
+    call, _ = lc.apply_event(
+        None, parse_event(event("STARTED", arn=ARN_A, xml=xml, label="1006644281"))
+    )
+    assert lc.expected_labels(call) == {"1006644281", "1006644282", "1006644283", "1006644284"}
+
+
+def test_unparseable_metadata_falls_back_to_started_streams() -> None:
+    bad = corpus_xml("broadworks_1")  # mangled: no usable XML
+    s = parse_event(event("STARTED", arn=ARN_A, xml=bad))
+    call, _ = lc.apply_event(None, s)
+    assert call.metadata[0].labels is None and call.metadata[0].error == "metadata_error"
+    call, effects = lc.apply_event(call, parse_event(event("ENDED", arn=ARN_A)))
+    assert len(effects) == 1 and call.status == CallStatus.QUEUED
+
+
+def test_without_metadata_ended_before_started_does_not_enqueue() -> None:
+    call, effects = lc.apply_event(None, parse_event(event("ENDED", arn=ARN_A)))
+    assert effects == [] and call.status == CallStatus.ENDED
+    call, effects = lc.apply_event(call, parse_event(event("STARTED", arn=ARN_A)))
+    assert len(effects) == 1
+    s = call.stream(ARN_A)
+    assert s is not None and s.status == "ENDED" and s.seen == ("ENDED", "STARTED")
+
+
+def test_failed_event_fails_the_call_but_keeps_streams_and_is_final() -> None:
+    call, _ = lc.apply_event(None, parse_event(event("STARTED", arn=ARN_A)))
+    call, effects = lc.apply_event(call, parse_event(event("FAILED", arn=ARN_A)))
+    assert effects == [] and call.status == CallStatus.FAILED
+    assert call.reason == "stream_failed: Internal Error"
+    assert call.stream(ARN_A) is not None
+    call, effects = lc.apply_event(call, parse_event(event("ENDED", arn=ARN_A)))
+    assert effects == [] and call.status == CallStatus.FAILED
+
+
+def test_failed_after_queue_is_noted_not_terminal() -> None:
+    call, _ = lc.apply_event(None, parse_event(event("STARTED", arn=ARN_A)))
+    call, effects = lc.apply_event(call, parse_event(event("ENDED", arn=ARN_A)))
+    assert call.status == CallStatus.QUEUED
+    call, _ = lc.apply_event(call, parse_event(event("FAILED", arn=ARN_A)))
+    assert (
+        call.status == CallStatus.QUEUED and call.stream_failure == "stream_failed: Internal Error"
+    )
+
+
+def test_other_transaction_is_refused() -> None:
+    call, _ = lc.apply_event(None, parse_event(event("STARTED", arn=ARN_A)))
+    with pytest.raises(EventError):
+        lc.apply_event(call, parse_event(event("STARTED", arn=ARN_B, txn="other-call")))
+
+
+def queued_call() -> Call:
+    call, _ = lc.apply_event(None, parse_event(event("STARTED", arn=ARN_A)))
+    call, _ = lc.apply_event(call, parse_event(event("ENDED", arn=ARN_A)))
+    assert call.status == CallStatus.QUEUED and call.attempt == 1
+    return call
+
+
+def test_recorder_claim_checkpoint_requeue_and_record() -> None:
+    call = queued_call()
+    assert lc.claim_for_recording(call, attempt=2) is None  # not the current job
+    claimed = lc.claim_for_recording(call, attempt=1)
+    assert claimed is not None and claimed.status == CallStatus.RECORDING
+    assert lc.claim_for_recording(claimed, attempt=1) is None  # already taken
+    assert lc.claim_for_recording(claimed, attempt=1, reclaim=True) is not None
+    saved = lc.save_checkpoint(claimed, {"fragment": "123", "samples": 16000})
+    assert saved.checkpoint == {"fragment": "123", "samples": 16000}
+    again, effects = lc.requeue(saved)
+    assert again.status == CallStatus.QUEUED and [e.attempt for e in effects] == [2]
+    assert again.checkpoint == {"fragment": "123", "samples": 16000}
+    done = lc.mark_recorded(again, CallStatus.RECORDED_ONE_WAY, "rec/m.json", "missing_stream")
+    assert done.terminal and done.manifest_key == "rec/m.json" and done.checkpoint is None
+    assert lc.mark_recorded(done, CallStatus.RECORDED_ONE_WAY, "rec/m.json") is done
+    with pytest.raises(EventError, match="already RECORDED_ONE_WAY"):
+        lc.mark_failed(done, "late failure")
+    with pytest.raises(EventError):
+        lc.mark_recorded(done, CallStatus.RECORDED, "rec/other.json")
+
+
+def test_mark_failed_is_terminal_and_refuses_a_later_recording() -> None:
+    failed = lc.mark_failed(queued_call(), "kvs_error")
+    assert failed.status == CallStatus.FAILED and failed.reason == "kvs_error"
+    assert lc.mark_failed(failed, "again") is failed
+    with pytest.raises(EventError):
+        lc.mark_recorded(failed, CallStatus.RECORDED, "k")
+    with pytest.raises(EventError):
+        lc.mark_recorded(queued_call(), CallStatus.FAILED, "k")
+
+
+def test_checkpoint_is_bounded() -> None:
+    claimed = lc.claim_for_recording(queued_call(), 1)
+    assert claimed is not None
+    with pytest.raises(EventError, match="checkpoint"):
+        lc.save_checkpoint(claimed, {"blob": "x" * 70000})
+
+
+def test_retry_stuck_is_bounded() -> None:
+    call = queued_call()
+    call, effects = lc.retry_stuck(call, max_attempts=2)
+    assert [e.attempt for e in effects] == [2]
+    call, effects = lc.retry_stuck(call, max_attempts=2)
+    assert effects == [] and call.status == CallStatus.FAILED
+    assert call.reason == "recorder_never_finished"
+
+
+def test_serialisation_round_trip() -> None:
+    call, _ = run(siprec_call_events(True))
+    assert Call.from_dict(call.to_dict()) == call
