@@ -38,9 +38,9 @@ class LocalPipeline:
 
     def invoke(self, function: str, event: Mapping[str, Any]) -> Any:
         """Invoke a function's real handler with a fresh context, in the functions' env."""
-        if function not in self._handlers:
-            self._handlers[function] = load_handler(function, fresh=True)
         with self.environment():
+            if function not in self._handlers:  # module-level Logger etc. read the env
+                self._handlers[function] = load_handler(function, fresh=True)
             return self._handlers[function](event, LambdaContext(function_name=function))
 
     @contextmanager

@@ -132,7 +132,7 @@ def plan_call(call: Call, *, agent_aor_pattern: str | None = None) -> CallPlan:
         flags = caller_flags(meta, caller_label=lbl, is_caller=flag)
 
     planned: list[PlannedStream] = []
-    roles: dict[str, str] = {}
+    role_by_label: dict[str, str] = {}
     for label in labels:
         stream = streams_by_label.get(label)
         owner: Participant | None = None
@@ -149,9 +149,17 @@ def plan_call(call: Call, *, agent_aor_pattern: str | None = None) -> CallPlan:
             direction=call.direction,
             agent_aor_pattern=agent_aor_pattern or None,
         )
-        if owner is not None:
-            roles[owner.id] = role
+        role_by_label[label] = role
         planned.append(PlannedStream(label, stream, owner, role, is_caller))
+
+    # Roles follow the stream: whoever sent a label at any time (a transferred-away agent
+    # included) has that stream's role in the timeline.
+    roles: dict[str, str] = {}
+    for _when, snapshot in snapshots:
+        for participant in snapshot.participants:
+            for sent in participant.sends:
+                if sent in role_by_label:
+                    roles.setdefault(participant.id, role_by_label[sent])
 
     starts = [t for s in call.streams if (t := parse_time(s.start_time))]
     ends = [t for s in call.streams if (t := parse_time(s.end_time))]
