@@ -1,6 +1,7 @@
 """Fault injection for the local KVS server: what tests use to prove the adapter survives KVS.
 
-Each fault applies to the next N calls of one operation (by its API name, e.g. "ListFragments").
+Each fault applies to the next N calls of one operation (by its API name, e.g. "ListFragments");
+faults armed for the same operation queue up in arming order.
 """
 
 from __future__ import annotations
@@ -72,11 +73,16 @@ class Faults:
             self.dropped.clear()
 
     def take(self, operation: str) -> list[Fault]:
-        """The faults that apply to this call (each one's count goes down by one)."""
+        """The fault for this call, if any: armed faults apply in the order they were armed
+        (throttle twice then fail once = three calls), each for its `remaining` calls."""
         with self._lock:
-            active = self._armed.get(operation, [])
-            taken = [f for f in active if f.remaining > 0]
-            for f in taken:
-                f.remaining -= 1
-            self._armed[operation] = [f for f in active if f.remaining > 0]
-            return taken
+            queue = self._armed.get(operation, [])
+            while queue and queue[0].remaining <= 0:
+                queue.pop(0)
+            if not queue:
+                return []
+            fault = queue[0]
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                queue.pop(0)
+            return [fault]
