@@ -160,6 +160,8 @@ class StreamDecoder:
         elif isinstance(ev, TrackEntry):
             self._entries[ev.number] = ev
             self._resolved.pop(ev.number, None)
+            if self._keep:
+                self._track(ev.number)  # listed even if it carries no frame
         elif isinstance(ev, FragmentStarted):
             self._result.fragments += 1
             self._open = True
@@ -192,6 +194,8 @@ class StreamDecoder:
             elif len(present) == len(self._wanted):
                 self._keep = True
                 self._commit_first()
+                for number in list(self._entries):
+                    self._track(number)
                 pending, self._pending = self._pending, []
                 for ev in pending:
                     self._place(ev)
