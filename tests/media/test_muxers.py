@@ -1,4 +1,4 @@
-"""Media muxed by other tools (ffmpeg, mkvmerge) and by hand from the spec, decoded sample-for-sample.
+"""Media muxed by ffmpeg, mkvmerge and by hand from the spec, decoded sample-for-sample.
 
 Source PCM is generated here; the expected output of G.711 files is FFmpeg's own decoding of them.
 """
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from siprec_recorder.errors import MediaError
 from siprec_recorder.media.codecs import ALAW_TABLE, ULAW_TABLE
 from siprec_recorder.media.decode import decode_file
+
 from tests.media.helpers import (
     audio_track,
     block_body,
@@ -105,7 +105,7 @@ def test_muxed_files_decode_exactly(
 
 
 def test_mkvmerge_laces_pcm(muxed: dict[str, Path]) -> None:
-    """mkvmerge laces PCM (mkvinfo shows '8 frame(s)' per SimpleBlock): frames count laced frames."""
+    """mkvmerge laces PCM (mkvinfo: '8 frame(s)' per SimpleBlock); laced frames count one each."""
     info = subprocess.run(
         ["mkvinfo", "-v", str(muxed["mkvmerge-s16le"])], capture_output=True, text=True
     ).stdout
