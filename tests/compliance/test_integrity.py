@@ -166,6 +166,7 @@ def test_unsigned_recording_is_a_note_unless_a_signature_is_required(tmp_path: P
             }
         ).encode(),
         b"{" * 70000,
+        b"[" * 60000,
     ],
 )
 def test_hostile_signature_files_are_refused_with_a_short_reason(content: bytes) -> None:
@@ -194,3 +195,5 @@ def test_missing_or_broken_manifest(tmp_path: Path) -> None:
     assert [str(p) for p in verify_recording(tmp_path)] == ["manifest.json: missing"]
     (tmp_path / "manifest.json").write_text("{oops")
     assert verify_recording(tmp_path)[0].what.startswith("not JSON")
+    (tmp_path / "manifest.json").write_text("[" * 200_000)
+    assert verify_recording(tmp_path)[0].what == "not JSON (RecursionError)"

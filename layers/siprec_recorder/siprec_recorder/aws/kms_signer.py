@@ -2,6 +2,9 @@
 
 The private key never leaves KMS; anyone allowed `kms:Verify` (or holding the public key) can
 check a recording years later. ECDSA_SHA_256 on an ECC_NIST_P256 key by default.
+Note for tests: moto accepts MessageType=DIGEST but signs the digest as a raw message (hashing it
+again), so moto signatures round-trip through moto's Verify but not through an offline check
+with the public key; real KMS signs the digest as given.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def load_manifest(path: Path) -> dict[str, Any]:
         raise RecorderError("manifest.json is too large to be a manifest")
     try:
         doc = json.loads(path.read_bytes())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise RecorderError(f"manifest.json is not JSON ({type(exc).__name__})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("participants"), list):
         raise RecorderError("manifest.json has no 'participants' list")

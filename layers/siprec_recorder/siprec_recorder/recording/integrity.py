@@ -14,10 +14,12 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
+
+from siprec_recorder.recording.store import sha256_file
 
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_NAME = "manifest.json.sig"
@@ -84,28 +86,6 @@ class CheckResult:
         return not self.problems
 
 
-def sha256_hex(path: Path) -> str:
-    """SHA-256 of a file in 1 MiB pieces (the store's helper once it exists, else this one)."""
-    return _hasher()(path)
-
-
-def _hasher() -> Callable[[Path], str]:
-    try:  # one place for hashing: the store's digest helper, when it has landed
-        from siprec_recorder.recording.store import sha256_file
-
-        return sha256_file
-    except ImportError:
-        return _sha256_file
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def sign_manifest(manifest_bytes: bytes, signer: Signer) -> bytes:
     """The content of manifest.json.sig: key, algorithm, manifest SHA-256 and the signature."""
     digest = hashlib.sha256(manifest_bytes).digest()
@@ -126,7 +106,7 @@ def parse_signature(data: bytes) -> SignatureFile:
         raise ValueError(f"{len(data)} bytes, more than a signature file can be")
     try:
         doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"not JSON ({type(exc).__name__})") from None
     if not isinstance(doc, dict):
         raise ValueError("not a JSON object")
@@ -181,7 +161,7 @@ def _load_manifest(path: Path, result: CheckResult) -> tuple[bytes | None, dict[
     data = path.read_bytes()
     try:
         doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         result.problems.append(Problem(MANIFEST_NAME, f"not JSON ({type(exc).__name__})"))
         return data, None
     if not isinstance(doc, dict) or not isinstance(doc.get("objects"), list):
@@ -194,7 +174,6 @@ def _load_manifest(path: Path, result: CheckResult) -> tuple[bytes | None, dict[
 
 
 def _check_objects(root: Path, manifest: Mapping[str, Any], result: CheckResult) -> None:
-    hasher = _hasher()
     claimed: set[Path] = set()
     for index, entry in enumerate(manifest["objects"]):
         parsed = _parse_entry(entry)
@@ -213,7 +192,7 @@ def _check_objects(root: Path, manifest: Mapping[str, Any], result: CheckResult)
             result.problems.append(
                 Problem(key, f"size is {actual_size} bytes, the manifest says {size}")
             )
-        actual_sha = hasher(path)
+        actual_sha = sha256_file(path)
         if actual_sha != sha:
             result.problems.append(Problem(key, f"sha256 is {actual_sha}, the manifest says {sha}"))
     own = {root / MANIFEST_NAME, root / SIGNATURE_NAME}
