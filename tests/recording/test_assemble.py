@@ -6,6 +6,8 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
+from siprec_recorder.errors import MediaError
 from siprec_recorder.recording.assemble import (
     LevelMeter,
     assign_channels,
@@ -133,3 +135,11 @@ def test_level_meter_matches_numpy() -> None:
     silent = LevelMeter(RATE)
     silent.feed(np.zeros(1600, np.int16))
     assert silent.rms_dbfs is None and silent.peak_dbfs is None and silent.active_blocks == 0
+
+
+def test_inconsistent_start_times_are_refused_before_writing(tmp_path: Path) -> None:
+    s = spool(tone(800), tmp_path)
+    two_days = 2 * 24 * 3600 * 1_000_000_000
+    parties = [party("1", s, T0_NS, role="customer"), party("2", s, T0_NS + two_days, "agent")]
+    with pytest.raises(MediaError, match="call timeline spans 48.0 h"):
+        layout_call(parties)

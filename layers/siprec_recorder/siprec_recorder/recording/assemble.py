@@ -22,6 +22,7 @@ from siprec_recorder.media.pcm import PcmSpool
 from siprec_recorder.recording.model import ROLE_AGENT, ROLE_CUSTOMER, PartyAudio
 
 WINDOW_SECONDS = 30
+MAX_CALL_SECONDS = 24 * 3600  # a longer timeline means inconsistent start times, not a call
 BLOCK_SECONDS = 0.02  # activity is judged per 20 ms block (one voice frame)
 ACTIVE_DBFS = -60.0  # a block quieter than this counts as silence (see oneway.py)
 _FULL_SCALE = 32768.0
@@ -102,6 +103,11 @@ def layout_call(parties: Sequence[PartyAudio]) -> CallLayout:
         offset = ((party.start_ns - t0) * rate + 500_000_000) // 1_000_000_000
         tracks.append(Track(party=party, pcm=party.pcm, offset=offset))
     total = max((t.offset + t.pcm.samples for t in tracks), default=0)
+    if total > MAX_CALL_SECONDS * rate:
+        raise MediaError(
+            f"call timeline spans {total / rate / 3600:.1f} h (limit {MAX_CALL_SECONDS // 3600} h):"
+            " party start times or lengths are inconsistent"
+        )
     layout = CallLayout(sample_rate=rate, t0_ns=t0, total_samples=total, tracks=tracks)
     left, right = assign_channels(with_audio)
     by_party = {id(t.party): t for t in tracks}
