@@ -34,6 +34,7 @@ class Timeline:
         self.gap_samples = 0
         self.overlaps = 0
         self.overlap_samples = 0
+        self._in_overlap = False  # consecutive dropped frames are one overlap
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._min_tol = max(1, 2 * fmt.sample_rate // 1000)
@@ -82,12 +83,15 @@ class Timeline:
                 self.position += delta
         elif delta < -tol:
             drop = min(-delta, n)
-            self.overlaps += 1
+            if not self._in_overlap:
+                self.overlaps += 1
             self.overlap_samples += drop
             if drop == n:
+                self._in_overlap = True
                 return
             payload = payload[drop * self.fmt.bytes_per_frame :]
             n -= drop
+        self._in_overlap = False
         self._push(self._pcm_bytes(payload), n)
 
     def add_run(self, run: FrameRun) -> None:
@@ -111,6 +115,7 @@ class Timeline:
             return
         self.start_ns = start
         self.frames += count
+        self._in_overlap = False
         self._push(self._pcm_bytes(run.payload), n * count)
 
     def _add_each(self, run: FrameRun) -> None:
