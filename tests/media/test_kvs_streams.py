@@ -1,4 +1,4 @@
-"""KVS/Chime-style streams from writer.py: reused streams, call filters, gaps, overlaps, jitter, cuts.
+"""KVS/Chime-style streams from writer.py: reused streams, filters, gaps, overlaps, jitter, cuts.
 
 Expected PCM is built here from the samples handed to the writer, placed by hand on the wall
 clock (silence for a missing stretch, the overlapped head of a fragment dropped).
