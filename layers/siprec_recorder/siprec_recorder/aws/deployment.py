@@ -82,6 +82,11 @@ class Clients:
         )
 
 
+def default_region() -> str:
+    """The region boto3 would use (AWS_REGION, AWS_DEFAULT_REGION or the profile), or ""."""
+    return boto3.session.Session().region_name or ""
+
+
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", "ClientError"))
 
