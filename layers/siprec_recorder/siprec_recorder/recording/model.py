@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from siprec_recorder.media.pcm import PcmSpool
+from siprec_recorder.recording.integrity import Signer
 
 ROLE_CUSTOMER = "customer"
 ROLE_AGENT = "agent"
@@ -19,15 +20,6 @@ ROLE_UNKNOWN = "unknown"
 ROLES = (ROLE_CUSTOMER, ROLE_AGENT, ROLE_UNKNOWN)
 
 FORMATS = ("wav", "flac", "opus")
-
-
-class Signer(Protocol):
-    """Signs a manifest digest (same shape as `recording.integrity.Signer`: KMS or a local key)."""
-
-    key_id: str
-    algorithm: str
-
-    def sign(self, digest: bytes) -> bytes: ...
 
 
 @dataclass
@@ -83,7 +75,7 @@ class OutputOptions:
     prefix: str = "recordings/"
     report: bool = False
     one_way_threshold: float = 0.95
-    signer: Signer | None = None
+    signer: Signer | None = None  # signs manifest.json (KMS in production)
 
 
 @dataclass
