@@ -80,3 +80,16 @@ def test_report_command_bad_input(tmp_path: Path) -> None:
     assert main(["report", str(tmp_path / "missing")]) == 2
     (tmp_path / "manifest.json").write_text("[1, 2")
     assert main(["report", str(tmp_path)]) == 2
+
+
+def test_partial_last_window_and_a_stereo_channel(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    left = np.full(850, 16384, dtype=np.int16)  # 0.5 full scale: -6.02 dBFS
+    right = np.zeros(850, dtype=np.int16)
+    sf.write(tmp_path / "s.wav", np.stack([left, right], axis=1), 8000, subtype="PCM_16")
+    levels, zero = window_levels(tmp_path / "s.wav", channel=0)
+    assert levels.tolist() == pytest.approx([20 * math.log10(0.5)] * 2, abs=0.01)
+    assert zero.tolist() == [False, False]
+    levels, zero = window_levels(tmp_path / "s.wav", channel=1)
+    assert zero.tolist() == [True, True] and levels.tolist() == [-90.0, -90.0]

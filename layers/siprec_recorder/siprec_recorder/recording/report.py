@@ -10,7 +10,6 @@ numbers stay out of the image, which may be pasted into tickets.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 WINDOW_SECONDS = 0.1
+WINDOWS_PER_READ = 600  # one minute of 100 ms windows per read
 SILENCE_DBFS = -60.0
 FLOOR_DBFS = -90.0
 RED = "#d62728"
@@ -95,24 +95,39 @@ def render_report(
 def window_levels(
     path: Path, channel: int | None = None, rate_hint: int = 8000
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-    """RMS dBFS per 100 ms window of one channel, and which windows are exact digital zero."""
+    """RMS dBFS per 100 ms window of one channel, and which windows are exact digital zero.
+
+    Reads a minute at a time and reduces it to per-window values, so memory stays flat.
+    """
     import soundfile as sf
 
-    levels: list[float] = []
-    zero: list[bool] = []
+    levels: list[npt.NDArray[np.float64]] = []
+    zero: list[npt.NDArray[np.bool_]] = []
     with sf.SoundFile(str(path)) as snd:
         window = max(1, int(round((snd.samplerate or rate_hint) * WINDOW_SECONDS)))
-        for block in _blocks(snd, window):
+        for block in _blocks(snd, window * WINDOWS_PER_READ):
             x = block if block.ndim == 1 else block[:, channel or 0]
-            rms = math.sqrt(float(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
-            zero.append(not np.any(x))
-            levels.append(max(FLOOR_DBFS, 20 * math.log10(rms)) if rms > 0 else FLOOR_DBFS)
-    return np.asarray(levels, dtype=np.float64), np.asarray(zero, dtype=np.bool_)
+            pad = -len(x) % window
+            if pad:  # the last partial window: RMS over the samples it has
+                count = np.full(len(x) // window + 1, window, dtype=np.float64)
+                count[-1] = window - pad
+                x = np.concatenate([x, np.zeros(pad)])
+            else:
+                count = np.full(len(x) // window, window, dtype=np.float64)
+            rows = x.reshape(-1, window)
+            rms = np.sqrt(np.square(rows).sum(axis=1) / count)
+            with np.errstate(divide="ignore"):
+                db = np.where(rms > 0, 20 * np.log10(np.maximum(rms, 1e-12)), FLOOR_DBFS)
+            levels.append(np.maximum(db, FLOOR_DBFS))
+            zero.append(~rows.any(axis=1))
+    if not levels:
+        return np.zeros(0, dtype=np.float64), np.zeros(0, dtype=np.bool_)
+    return np.concatenate(levels), np.concatenate(zero)
 
 
-def _blocks(snd: Any, window: int) -> Iterator[npt.NDArray[np.float64]]:
+def _blocks(snd: Any, frames: int) -> Iterator[npt.NDArray[np.float64]]:
     while True:
-        block = snd.read(window, dtype="float64", always_2d=False)
+        block = snd.read(frames, dtype="float64", always_2d=False)
         if len(block) == 0:
             return
         yield block
