@@ -203,6 +203,21 @@ def _merge_session(old: Session, new: Session) -> Session:
     )
 
 
+def _relabel(part: Participant, streams: dict[str, Stream]) -> Participant:
+    """A partial snapshot's references to earlier streams (kept as ids) -> their labels."""
+    labels = {s.label for s in streams.values() if s.label is not None}
+
+    def fix(refs: tuple[str, ...]) -> tuple[str, ...]:
+        out: list[str] = []
+        for ref in refs:
+            label = ref if ref in labels else streams[ref].label if ref in streams else ref
+            if label is not None and label not in out:
+                out.append(label)
+        return tuple(out)
+
+    return replace(part, sends=fix(part.sends), recvs=fix(part.recvs))
+
+
 def merge(complete: RecordingMetadata, partial: RecordingMetadata) -> RecordingMetadata:
     """Apply a later snapshot (usually dataMode partial, from an UPDATED event) to the first one.
 
@@ -210,19 +225,20 @@ def merge(complete: RecordingMetadata, partial: RecordingMetadata) -> RecordingM
     join time it had and takes a leave time when the update brings one; labels once sent stay
     expected (no audio is dropped because an update forgot a stream).
     """
-    parts = {p.id: p for p in complete.participants}
-    for part in partial.participants:
-        parts[part.id] = _merge_participant(parts[part.id], part) if part.id in parts else part
-    sessions = {s.id: s for s in complete.sessions}
-    for session in partial.sessions:
-        old = sessions.get(session.id)
-        sessions[session.id] = _merge_session(old, session) if old else session
     streams = {s.id: s for s in complete.streams}
     for stream in partial.streams:
         old_stream = streams.get(stream.id)
         streams[stream.id] = (
             replace(old_stream, label=stream.label or old_stream.label) if old_stream else stream
         )
+    parts = {p.id: p for p in complete.participants}
+    for part in partial.participants:
+        part = _relabel(part, streams)
+        parts[part.id] = _merge_participant(parts[part.id], part) if part.id in parts else part
+    sessions = {s.id: s for s in complete.sessions}
+    for session in partial.sessions:
+        old = sessions.get(session.id)
+        sessions[session.id] = _merge_session(old, session) if old else session
     warnings = list(complete.warnings)
     warnings += [w for w in partial.warnings if w not in warnings]
     return replace(

@@ -98,7 +98,7 @@ class _Walker:
             pid = f"participant-{len(self.participants) + 1}"
             self.warnings.append(f"participant #{len(self.participants) + 1} has no id")
         if pid not in self.participants:
-            if not declare:
+            if not declare and self.data_mode != "partial":  # a partial may refer back
                 self.warnings.append(f"association refers to undeclared participant {short(pid)}")
             self.participants[pid] = _PartBuilder(id=pid)
         return self.participants[pid]
@@ -267,7 +267,11 @@ def _detect_format(root: etree._Element, warnings: list[str]) -> Format:
 
 
 def _resolve(walker: _Walker) -> tuple[Participant, ...]:
-    """Turn stream-id references into labels; dangling references become warnings."""
+    """Turn stream-id references into labels; dangling references become warnings.
+
+    In a partial snapshot a reference may point to a stream declared earlier: it is kept as the
+    stream id and `correlate.merge` turns it into that stream's label.
+    """
     by_id = {s.id: s.label for s in walker.streams.values()}
     labels = {s.label for s in walker.streams.values() if s.label is not None}
     out = []
@@ -279,6 +283,8 @@ def _resolve(walker: _Walker) -> tuple[Participant, ...]:
                 if label is None and ref not in by_id and ref in labels:
                     label = ref
                     walker.warnings.append(f"participant #{n} {kind}s a label, not a stream id")
+                if label is None and ref not in by_id and walker.data_mode == "partial":
+                    label = ref  # a stream of an earlier snapshot: merge() resolves the id
                 if label is None:
                     why = "a stream without label" if ref in by_id else "an undeclared stream"
                     walker.warnings.append(f"participant #{n} {kind}s {why} {short(ref)}")
