@@ -19,7 +19,8 @@ WITH_EXTENSION = (
     '<recording xmlns="urn:ietf:params:xml:ns:recording:1"><datamode>complete</datamode>'
     '<session session_id="s"><extensiondata xmlns:g="urn:example:genesys">'
     "<g:conversationId>ext-conv-1</g:conversationId></extensiondata></session>"
-    '<participant participant_id="p"><nameID aor="sip:record=01PEP83ES8B0FC7QD151Q2LAES00022M_x@h"/>'
+    '<participant participant_id="p">'
+    '<nameID aor="sip:record=01PEP83ES8B0FC7QD151Q2LAES00022M_x@h"/>'
     "</participant></recording>"
 )
 

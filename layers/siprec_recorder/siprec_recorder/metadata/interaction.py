@@ -38,7 +38,7 @@ def _clean(value: str | None) -> str | None:
     """A plausible identifier (first `;` token, no spaces, bounded) or None."""
     if not value:
         return None
-    token = value.strip().strip('<>"').split(";")[0].strip()
+    token = value.split(";")[0].strip().strip('<>"').strip()
     return token if _ID.match(token) else None
 
 
