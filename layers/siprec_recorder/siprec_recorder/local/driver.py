@@ -27,6 +27,19 @@ LOCAL_FUNCTION_ENV = {
 }
 
 
+SCHEDULE_EVENT = {
+    "version": "0",
+    "id": "00000000-0000-0000-0000-000000000000",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": "123456789012",
+    "time": "2026-01-01T00:00:00Z",
+    "region": REGION,
+    "resources": ["arn:aws:events:us-east-1:123456789012:rule/siprec-sweeper"],
+    "detail": {},
+}
+
+
 class LocalPipeline:
     """The deployed pipeline's flow, with the local stack standing in for AWS."""
 
@@ -60,6 +73,10 @@ class LocalPipeline:
     def send_events(self, events: Iterable[Mapping[str, Any]]) -> list[Any]:
         """Deliver Streaming Status events to the StreamStatus function, one invoke each."""
         return [self.invoke("stream_status", event) for event in events]
+
+    def sweep(self) -> Any:
+        """One run of the scheduled Sweeper, with the event EventBridge Scheduler sends."""
+        return self.invoke("sweeper", SCHEDULE_EVENT)
 
     def drain(self, *, max_rounds: int = 50, visibility_s: int = 0) -> list[dict[str, Any]]:
         """Run the Recorder on every job in the queue until it is empty; return its responses."""

@@ -103,9 +103,9 @@ def handle_job(
     except StorageError as exc:
         deps.metric("GhostRecordingRisk", 1)
         if receive_count >= max_receives:
+            # last try: the call's state says why, and the message still goes to the DLQ
             deps.table.mark_failed(tid, exc.code)
             deps.metric("FailedCalls", 1)
-            return JobResult(tid, "failed", reason=exc.code)
         raise
     except RecorderError as exc:  # unusable input: nothing a retry would change
         deps.table.mark_failed(tid, exc.code)
