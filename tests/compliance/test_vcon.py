@@ -216,3 +216,13 @@ def test_broken_members_fail(recording, mutate) -> None:
 )
 def test_party_uri_forms(aor, expected) -> None:
     assert party_from_aor(aor, None, None) == expected
+
+
+def test_party_without_audio_keeps_its_party_but_has_no_dialog(recording) -> None:
+    _, manifest = recording
+    manifest["participants"][1]["key"] = None
+    manifest["stereo"] = None
+    vcon = build_vcon(manifest, facts(manifest, siprec_xml=None, chime_events=[]))
+    assert len(vcon["parties"]) == 2 and [d["parties"] for d in vcon["dialog"]] == [0]
+    assert [a["purpose"] for a in vcon["attachments"]] == ["interaction"]
+    assert list(validator().iter_errors(vcon)) == []
