@@ -1,0 +1,159 @@
+"""The sweeper against the moto table and queue, with a fake KVS ListFragments probe."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from siprec_recorder.aws.calls_table import CallsTable
+from siprec_recorder.aws.kvs import Fragment
+from siprec_recorder.aws.queue import RecordingQueue
+from siprec_recorder.calls.events import parse_event
+from siprec_recorder.calls.model import CallStatus
+from siprec_recorder.calls.sweep import SweepPolicy, run_sweep
+
+from tests.calls.conftest import Aws
+from tests.calls.helpers import ARN_A, ARN_B, TXN, corpus_xml, event
+
+T0 = datetime(2023, 4, 5, 22, 15, tzinfo=UTC)  # just after the sample ENDED (22:14:17.788Z)
+POLICY = SweepPolicy(ended_timeout_minutes=240, stream_grace_minutes=5, stuck_minutes=30)
+
+
+class Probe:
+    """ListFragments stand-in: one fragment per stream at a given server time."""
+
+    def __init__(self, last: dict[str, datetime]) -> None:
+        self.last = last
+        self.asked: list[tuple[str, int, int]] = []
+
+    def list_fragments(self, stream_arn: str, start_ms: int, end_ms: int) -> list[Fragment]:
+        self.asked.append((stream_arn, start_ms, end_ms))
+        when = self.last.get(stream_arn)
+        if when is None:
+            return []
+        ms = int(when.timestamp() * 1000)
+        if not start_ms - 5000 <= ms <= end_ms + 5000:
+            return []
+        return [Fragment(number="1", producer_ms=ms, server_ms=ms, duration_ms=2000, size=32000)]
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> float:
+        return self.at.timestamp()
+
+
+def setup(aws: Aws, at: datetime = T0) -> tuple[CallsTable, RecordingQueue, Clock]:
+    """The table writes with `clock` (events at T0); set clock.at = now before sweeping."""
+    clock = Clock(at)
+    table = CallsTable(aws.table_name, endpoint_url=aws.url, region="us-east-1", clock=clock)
+    queue = RecordingQueue(aws.queue_url, endpoint_url=aws.url, region="us-east-1")
+    return table, queue, clock
+
+
+def jobs(aws: Aws) -> list[dict[str, Any]]:
+    return [json.loads(b) for b in aws.messages()]
+
+
+def test_call_without_ended_is_finalised_when_kvs_went_quiet(aws: Aws) -> None:
+    table, queue, clock = setup(aws)
+    table.apply_event(parse_event(event("STARTED", arn=ARN_A)))
+    now = T0 + timedelta(minutes=241)
+    probe = Probe({ARN_A: now - timedelta(minutes=9)})
+    clock.at = now
+    report = run_sweep(table, queue, probe, POLICY, now)
+    assert report.ended_by_probe == [TXN]
+    assert jobs(aws) == [{"transaction_id": TXN, "attempt": 1}]
+    call = table.get(TXN)
+    assert call is not None and call.status == CallStatus.QUEUED
+    assert call.reason == "ended_event_missing"
+    stream = call.stream(ARN_A)
+    assert stream is not None and stream.status == "ENDED" and stream.end_time is None
+    assert (
+        probe.asked
+        and probe.asked[0][0] == ARN_A
+        and probe.asked[0][2] == int(now.timestamp() * 1000)
+    )
+
+
+def test_call_still_streaming_is_left_alone(aws: Aws) -> None:
+    table, queue, clock = setup(aws)
+    table.apply_event(parse_event(event("STARTED", arn=ARN_A)))
+    now = T0 + timedelta(minutes=300)
+    clock.at = now
+    report = run_sweep(table, queue, Probe({ARN_A: now - timedelta(seconds=3)}), POLICY, now)
+    assert report.still_streaming == [TXN] and report.ended_by_probe == []
+    assert jobs(aws) == []
+    call = table.get(TXN)
+    assert call is not None and call.status == CallStatus.ACTIVE
+
+
+def test_recent_call_is_not_probed(aws: Aws) -> None:
+    table, queue, clock = setup(aws)
+    table.apply_event(parse_event(event("STARTED", arn=ARN_A)))
+    probe = Probe({})
+    clock.at = T0 + timedelta(minutes=100)
+    run_sweep(table, queue, probe, POLICY, clock.at)
+    assert probe.asked == [] and jobs(aws) == []
+
+
+def test_missing_leg_is_enqueued_after_the_grace_period(aws: Aws) -> None:
+    table, queue, clock = setup(aws)
+    xml = corpus_xml("cisco_1")  # expects labels 1 and 2; only leg 1 ever streams
+    table.apply_event(parse_event(event("STARTED", arn=ARN_A, xml=xml, label="1")))
+    table.apply_event(parse_event(event("ENDED", arn=ARN_A, label="1")))
+    clock.at = T0 + timedelta(minutes=2)
+    early = run_sweep(table, queue, Probe({}), POLICY, clock.at)
+    assert early.missing_stream == [] and jobs(aws) == []
+    clock.at = T0 + timedelta(minutes=6)
+    late = run_sweep(table, queue, Probe({}), POLICY, clock.at)
+    assert late.missing_stream == [TXN]
+    assert jobs(aws) == [{"transaction_id": TXN, "attempt": 1}]
+    call = table.get(TXN)
+    assert call is not None and call.status == CallStatus.QUEUED
+    assert call.reason == "missing_stream"
+
+
+def test_stuck_job_is_resent_then_failed(aws: Aws) -> None:
+    table, queue, clock = setup(aws)
+    table.apply_event(parse_event(event("STARTED", arn=ARN_A)))
+    table.apply_event(parse_event(event("ENDED", arn=ARN_A)))
+    assert table.claim(TXN, 1) is not None
+    policy = SweepPolicy(stuck_minutes=30, max_attempts=2)
+    now = T0 + timedelta(minutes=31)
+    clock.at = now
+    first = run_sweep(table, queue, Probe({}), policy, now)
+    assert first.retried == [TXN]
+    assert jobs(aws) == [{"transaction_id": TXN, "attempt": 2}]
+    now += timedelta(minutes=31)
+    clock.at = now
+    second = run_sweep(table, queue, Probe({}), policy, now)
+    assert second.failed == [TXN] and jobs(aws) == []
+    call = table.get(TXN)
+    assert call is not None and call.status == CallStatus.FAILED
+    assert call.reason == "recorder_never_finished"
+
+
+def test_call_with_only_an_update_fails_without_streams(aws: Aws) -> None:
+    table, queue, clock = setup(aws)
+    table.apply_event(parse_event(event("UPDATED", xml=corpus_xml("cisco_1"))))
+    now = T0 + timedelta(minutes=241)
+    clock.at = now
+    run_sweep(table, queue, Probe({}), POLICY, now)
+    call = table.get(TXN)
+    assert call is not None and call.status == CallStatus.FAILED and call.reason == "no_streams"
+    assert jobs(aws) == []
+
+
+def test_two_legs_one_quiet_one_live_waits(aws: Aws) -> None:
+    table, queue, clock = setup(aws)
+    table.apply_event(parse_event(event("STARTED", arn=ARN_A)))
+    table.apply_event(parse_event(event("STARTED", arn=ARN_B)))
+    now = T0 + timedelta(minutes=250)
+    probe = Probe({ARN_A: now - timedelta(minutes=20), ARN_B: now - timedelta(seconds=2)})
+    clock.at = now
+    report = run_sweep(table, queue, probe, POLICY, now)
+    assert report.ended_by_probe == [] and jobs(aws) == []
