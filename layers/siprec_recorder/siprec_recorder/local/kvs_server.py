@@ -3,7 +3,7 @@
 Control plane (GetDataEndpoint, CreateStream, DescribeStream) and the data plane the recorder
 reads (ListFragments, GetMediaForFragmentList, GetMedia) on one 127.0.0.1 port, rest-json as
 in botocore's service models, errors as `x-amzn-ErrorType` + {"Message"}. Fragments come from
-`ingest_fragment`; `faults` injects throttling, delays, 5xx, cut bodies and
+`ingest_fragment` / `ingest_mkv`; `faults` injects throttling, delays, 5xx, cut bodies and
 unreadable fragments. Run it with `with KvsServer() as kvs:` or
 `python -m siprec_recorder.local.kvs_server`.
 """
@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -133,6 +134,19 @@ class KvsServer:
         )
         self.store.add(stream, fragment)
         return fragment
+
+    def ingest_mkv(self, stream_arn_or_name: str, path_or_bytes: str | Path | bytes) -> int:
+        """Split an MKV file (GetMedia layout) into fragments and archive them; returns count."""
+        from siprec_recorder.local.kvs_ingest import split_mkv
+
+        data = (
+            path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
+        )
+        count = 0
+        for info, chunk in split_mkv(data):
+            self.ingest_fragment(stream_arn_or_name, info, chunk)
+            count += 1
+        return count
 
     def call_count(self, operation: str) -> int:
         """How many requests for `operation` arrived (faulted ones included)."""
@@ -398,12 +412,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve until interrupted. Prints the URL."""
+    """Serve until interrupted; `--mkv STREAM=FILE` preloads streams. Prints the URL."""
     parser = argparse.ArgumentParser(prog="python -m siprec_recorder.local.kvs_server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--mkv", action="append", default=[], metavar="STREAM=FILE")
     args = parser.parse_args(argv)
     server = KvsServer(args.host, args.port)
+    for item in args.mkv:
+        name, _, path = item.partition("=")
+        server.ingest_mkv(name, path)
     with server:
         print(server.url, flush=True)
         try:
