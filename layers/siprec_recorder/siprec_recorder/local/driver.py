@@ -8,6 +8,7 @@ count included), deletes what succeeded and leaves failed items for redelivery (
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -45,7 +46,12 @@ class LocalPipeline:
 
     def __init__(self, stack: LocalStack, *, extra_env: Mapping[str, str] | None = None) -> None:
         self.stack = stack
-        self.env = {**LOCAL_FUNCTION_ENV, **stack.env, **(extra_env or {})}
+        self.env = {
+            **LOCAL_FUNCTION_ENV,
+            "RECORDER_MAX_RECEIVES": str(max_receives(stack)),
+            **stack.env,
+            **(extra_env or {}),
+        }
         # one "container" per function for this stack: cached clients point at this stack
         self._handlers: dict[str, Handler] = {}
 
@@ -93,7 +99,13 @@ class LocalPipeline:
                 if not got:
                     break
                 message = got[0]
-                response = self.invoke("recorder", sqs_event([message], self.queue_arn()))
+                try:
+                    response = self.invoke("recorder", sqs_event([message], self.queue_arn()))
+                except Exception as exc:  # noqa: BLE001 - Lambda: an error fails the whole batch
+                    response = {
+                        "batchItemFailures": [{"itemIdentifier": message["MessageId"]}],
+                        "error": f"{type(exc).__name__}: {exc}"[:300],
+                    }
                 responses.append(response)
                 failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
                 if message["MessageId"] in failed:
@@ -133,6 +145,14 @@ class LocalPipeline:
             got = s3.get_object_tagging(Bucket=self.stack.settings.bucket, Key=key)
             tags[key] = {t["Key"]: t["Value"] for t in got["TagSet"]}
         return tags
+
+
+def max_receives(stack: LocalStack) -> int:
+    """The recording queue's maxReceiveCount (the Recorder fails the call on that receive)."""
+    attrs = stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.queue_url, AttributeNames=["RedrivePolicy"]
+    )["Attributes"]
+    return int(json.loads(attrs["RedrivePolicy"])["maxReceiveCount"])
 
 
 def sqs_event(messages: list[Mapping[str, Any]], queue_arn: str) -> dict[str, Any]:

@@ -134,9 +134,14 @@ def _decode(
             for batch in source.batches(stream.stream_arn, plan.start_ms, plan.end_ms):
                 for chunk in batch:
                     raw.write(chunk)
-                    decoder.feed(chunk)
-        except MediaError as exc:
-            error = str(exc)
+                    if error is None:
+                        try:
+                            decoder.feed(chunk)
+                        except MediaError as exc:
+                            # stop decoding, keep fetching: the raw media must all be kept
+                            error = str(exc)
+        except MediaError as exc:  # fetching failed (KVS gave up): keep what we have
+            error = error or str(exc)
     try:
         result = decoder.close()
     except MediaError as exc:

@@ -1,0 +1,179 @@
+"""Recording assurance under faults: every call ends in one known state and no audio is lost."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import boto3
+import numpy as np
+import pytest
+from botocore.stub import Stubber
+
+from siprec_recorder.aws.s3 import S3Store
+from siprec_recorder.errors import StorageError
+from siprec_recorder.simulate import simulate_call
+from tests.pipeline.conftest import run_call, write_call_files
+
+
+def test_missing_bucket_fails_the_call_with_its_cause_and_the_job_reaches_the_dlq(stack):
+    call = simulate_call(duration_s=4, seed=21)
+    landed = run_call(stack, call, env={"RECORDINGS_BUCKET": "no-such-recordings-bucket"})
+    assert landed.status is not None
+    assert landed.status.status.value == "FAILED"
+    assert landed.status.reason == "bucket_missing"
+    sqs = stack.client("sqs")
+    dlq = sqs.receive_message(QueueUrl=stack.dlq_url, MaxNumberOfMessages=10).get("Messages", [])
+    bodies = [json.loads(m["Body"]) for m in dlq]
+    assert {"transaction_id": call.transaction_id, "attempt": 1} in bodies
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("AccessDenied", "s3_access_denied"),
+        ("KMS.DisabledException", "kms_access_denied"),
+        ("NoSuchBucket", "bucket_missing"),
+    ],
+)
+def test_s3_refusals_are_named(code, expected, tmp_path):
+    client = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    store = S3Store("recordings", client=client)
+    data = b"RIFF...."
+    with Stubber(client) as stub:
+        stub.add_client_error("head_object", "404", http_status_code=404)
+        stub.add_client_error("put_object", code, http_status_code=403)
+        with pytest.raises(StorageError) as err:
+            store.put_bytes("recordings/x/manifest.json", data, content_type="x", tags={})
+    assert err.value.code == expected
+
+
+def test_kvs_throttling_and_server_errors_are_retried(stack):
+    call = simulate_call(duration_s=8, seed=22)
+    stack.kvs.faults.throttle("ListFragments", times=2)
+    stack.kvs.faults.fail("GetMediaForFragmentList", times=1)
+    stack.kvs.faults.throttle("GetDataEndpoint", times=1)
+    landed = run_call(stack, call)
+    stack.kvs.faults.clear()
+    assert landed.status is not None and landed.status.status.value == "RECORDED"
+    assert landed.manifest is not None
+    for entry in landed.manifest["participants"]:
+        leg = next(leg for leg in call.legs if leg.label == entry["label"])
+        np.testing.assert_array_equal(landed.audio(entry["key"]), leg.pcm)
+
+
+def _corrupt(data: bytes) -> bytes:
+    """Overwrite the middle of a fragment (inside its Cluster) with bytes no EBML reader accepts."""
+    mid = len(data) // 2
+    return data[:mid] + b"\xff" * 64 + data[mid + 64 :]
+
+
+def test_corrupt_media_is_quarantined_and_the_rest_still_recorded(stack):
+    call = simulate_call(duration_s=10, seed=23)
+    leg = call.legs[0]
+    k = len(leg.fragments) // 2
+    info, data = leg.fragments[k]
+    leg.fragments[k] = (info, _corrupt(data))
+    landed = run_call(stack, call)
+    assert landed.status is not None
+    assert landed.status.status.value in ("RECORDED", "RECORDED_ONE_WAY")
+    m = landed.manifest
+    assert m is not None and len(m["quarantine"]) == 1
+    q = m["quarantine"][0]
+    raw = stack.client("s3").get_object(Bucket=stack.settings.bucket, Key=q["key"])["Body"]
+    # the raw media kept is exactly what KVS served for the stream: nothing is lost
+    assert raw.read() == b"".join(d for _, d in leg.fragments)
+    other = call.legs[1]
+    entry = next(p for p in m["participants"] if p["label"] == other.label)
+    np.testing.assert_array_equal(landed.audio(entry["key"]), other.pcm)
+    # the corrupt leg keeps every sample decoded before the damaged fragment
+    bad = next(p for p in m["participants"] if p["label"] == leg.label)
+    assert bad["decode_error"]
+    before = k * 2000 * 8  # fragments are 2 s of 8 kHz audio
+    got = landed.audio(bad["key"]) if bad["key"] else np.zeros(0, np.int16)
+    assert len(got) >= before
+    np.testing.assert_array_equal(got[:before], leg.pcm[:before])
+
+
+def test_process_keeps_the_raw_file_when_media_is_corrupt(tmp_path):
+    from siprec_recorder.cli import main
+
+    call = simulate_call(duration_s=6, seed=24)
+    events, media = write_call_files(call, tmp_path / "call")
+    arn = call.legs[1].stream_arn
+    raw = bytearray(media[arn].read_bytes())
+    raw[len(raw) // 2 : len(raw) // 2 + 64] = b"\xff" * 64
+    media[arn].write_bytes(bytes(raw))
+    args = ["process", "--out", str(tmp_path / "out")]
+    for e in events:
+        args += ["--event", str(e)]
+    for stream, path in media.items():
+        args += ["--media", f"{stream}={path}"]
+    assert main(args) == 0
+    kept = list((tmp_path / "out").rglob("quarantine/*"))
+    kept = [p for p in kept if not p.name.endswith(".tags.json") and p.suffix == ".mkv"]
+    assert len(kept) == 1 and kept[0].read_bytes() == bytes(raw)
+
+
+def test_a_long_call_continues_from_its_checkpoint_with_identical_objects(stack, tmp_path):
+    """Time budget 0: the first invocation checkpoints after one stream and requeues."""
+    from siprec_recorder.cli import main
+
+    call = simulate_call(duration_s=8, seed=25, gaps=True)
+    landed = run_call(stack, call, env={"RECORDER_TIME_BUDGET_SECONDS": "0"})
+    assert landed.status is not None and landed.status.status.value == "RECORDED"
+    assert landed.status.attempt == 2  # continued once
+    events, media = write_call_files(call, tmp_path / "call")
+    args = ["process", "--out", str(tmp_path / "out")]
+    for e in events:
+        args += ["--event", str(e)]
+    for stream, path in media.items():
+        args += ["--media", f"{stream}={path}"]
+    assert main(args) == 0
+    assert landed.manifest is not None
+    s3 = stack.client("s3")
+    for obj in landed.manifest["objects"]:
+        body = s3.get_object(Bucket=stack.settings.bucket, Key=obj["key"])["Body"].read()
+        assert body == (tmp_path / "out" / obj["key"]).read_bytes(), obj["key"]
+
+
+def test_reprocessing_after_a_partial_write_is_byte_identical_without_new_versions(stack):
+    from siprec_recorder.aws.calls_table import CallsTable
+    from siprec_recorder.calls.model import CallStatus
+    from siprec_recorder.local.driver import LocalPipeline
+
+    call = simulate_call(duration_s=6, seed=26)
+    landed = run_call(stack, call)
+    assert landed.manifest is not None and landed.folder is not None
+    s3 = stack.client("s3")
+    bucket = stack.settings.bucket
+    before = {
+        k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in landed.keys
+    }
+    # a recorder crashed after writing some objects: one object is gone, the call is queued again
+    victim = landed.manifest["stereo"]["key"]
+    s3.delete_object(Bucket=bucket, Key=victim)
+    versions_before = len(s3.list_object_versions(Bucket=bucket, Prefix=landed.folder)["Versions"])
+    table = CallsTable(stack.settings.calls_table, client=stack.client("dynamodb"))
+    from dataclasses import replace
+
+    table.change(
+        call.transaction_id,
+        lambda c: replace(c, status=CallStatus.QUEUED, manifest_key=None, attempt=c.attempt + 1),
+    )
+    queue = stack.client("sqs")
+    queue.send_message(
+        QueueUrl=stack.queue_url,
+        MessageBody=json.dumps({"transaction_id": call.transaction_id, "attempt": 2}),
+    )
+    LocalPipeline(stack).drain()
+    after = {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in landed.keys}
+    assert after == before
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=landed.folder)["Versions"]
+    # only the deleted object was written again; everything else was left as it was
+    assert len(versions) == versions_before + 1
+    assert table.get(call.transaction_id).status == CallStatus.RECORDED
+
+
