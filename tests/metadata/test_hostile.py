@@ -196,3 +196,16 @@ def timed(fn: Callable[[], object]) -> float:
 def test_many_stray_ampersands_repaired_fast() -> None:
     doc = GOOD.format(name="a&b " * 100_000)
     assert timed(lambda: parse_metadata(doc)) < 0.5
+
+
+def test_declared_latin1_is_honoured() -> None:
+    doc = '<?xml version="1.0" encoding="ISO-8859-1"?>' + GOOD.format(name="José")
+    meta = parse_metadata(doc.encode("latin-1"))
+    assert meta.participants[0].name == "José"
+    assert not any("UTF-8" in w for w in meta.warnings)
+
+
+def test_lone_surrogates_in_str_input() -> None:
+    meta = parse_metadata(GOOD.format(name="a\udc80b"))
+    assert meta.participants[0].name == "a?b"
+    assert meta.warnings

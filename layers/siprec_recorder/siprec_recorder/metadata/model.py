@@ -26,7 +26,7 @@ class Participant:
     recvs: tuple[str, ...] = ()
     associate_time: str | None = None
     disassociate_time: str | None = None
-    extension: dict[str, str] = field(default_factory=dict)
+    extension: dict[str, str] = field(default_factory=dict, hash=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (tuples become lists)."""
@@ -107,11 +107,11 @@ class RecordingMetadata:
     sessions: tuple[Session, ...] = ()
     participants: tuple[Participant, ...] = ()
     streams: tuple[Stream, ...] = ()
-    extension: dict[str, str] = field(default_factory=dict)
+    extension: dict[str, str] = field(default_factory=dict, hash=False)
     warnings: tuple[str, ...] = ()
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, hash=False)
     raw_xml: str = ""
-    extension_ns: dict[str, str] = field(default_factory=dict)
+    extension_ns: dict[str, str] = field(default_factory=dict, hash=False)
     sdp: tuple[SdpMedia, ...] = ()
 
     def stream_by_label(self, label: str) -> Stream | None:

@@ -6,6 +6,7 @@ resolution, no network, no huge trees) -> depth and element-count caps.
 
 Invalid UTF-8 is *decoded with replacement* (U+FFFD) and reported as a warning: a display name
 in Latin-1 must not cost the call its correlation. The bytes that were valid keep their values.
+A document that declares a single-byte encoding (ISO-8859-1, windows-1252) is decoded with it.
 
 Real clients send text that is not well-formed (a raw `&` in a caller name, a raw `<sip:...>` in
 an Oracle request-uri). lxml's `recover=True` drops such data, so when a strict parse fails we
@@ -26,6 +27,9 @@ MAX_DEPTH = 24
 MAX_ELEMENTS = 20_000
 
 _BOM = "\ufeff"
+# Single-byte encodings an SRC may declare; anything else must be UTF-8.
+_SINGLE_BYTE = {b"iso-8859-1", b"latin-1", b"latin1", b"windows-1252", b"cp1252"}
+_DECLARED_ENCODING = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9_.-]{1,20})[\"']")
 _FORBIDDEN = re.compile(r"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IGNORECASE)
 _XML_DECL = re.compile(r"\A\s*<\?xml[^>]*\?>", re.IGNORECASE)
 # One piece of well-formed-looking markup starting at a '<'.
@@ -65,7 +69,13 @@ def check_size(data: bytes | str, max_bytes: int) -> None:
 def decode_text(data: bytes | str, warnings: list[str]) -> str:
     """Bytes -> str: strip a UTF-8 BOM, refuse UTF-16/32, replace invalid UTF-8 with a warning."""
     if isinstance(data, str):
-        return data[1:] if data.startswith(_BOM) else data
+        text = data[1:] if data.startswith(_BOM) else data
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # lone surrogates (e.g. from surrogateescape)
+            warnings.append(f"unencodable character at {exc.start}: replaced with '?'")
+            text = text.encode("utf-8", "replace").decode("utf-8")
+        return text
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4] in (
         b"\x00\x00\xfe\xff",
         b"\x00\x00\x00<",
@@ -77,6 +87,9 @@ def decode_text(data: bytes | str, warnings: list[str]) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        declared = _DECLARED_ENCODING.match(data[:200])
+        if declared and declared.group(1).lower() in _SINGLE_BYTE:
+            return data.decode(declared.group(1).decode("ascii").lower(), "replace")
         warnings.append(
             f"invalid UTF-8 at byte {exc.start}: undecodable bytes replaced with U+FFFD"
         )
