@@ -25,7 +25,7 @@ from siprec_recorder.media.events import (
 )
 from siprec_recorder.media.mkv import MkvReader
 from siprec_recorder.media.pcm import PcmSpool
-from siprec_recorder.media.timeline import Timeline
+from siprec_recorder.media.timeline import MAX_GAP_SECONDS, Timeline
 
 ENV_FAST = "SIPREC_DECODER_FAST"  # "0" selects the general path everywhere
 KVS_TAG_PREFIX = "AWS_KINESISVIDEO_"
@@ -112,7 +112,9 @@ class StreamDecoder:
         spool_dir: str | Path | None = None,
         fast: bool | None = None,
         spool_factory: SpoolFactory | None = None,
+        max_gap_seconds: int = MAX_GAP_SECONDS,
     ) -> None:
+        self._max_gap = max_gap_seconds
         self._reader = MkvReader(fast=fast_default() if fast is None else fast)
         self._wanted = call_filter.wanted() if call_filter else {}
         self._spool_dir = spool_dir
@@ -239,7 +241,7 @@ class StreamDecoder:
                     else PcmSpool(fmt.sample_rate, self._spool_dir)
                 )
                 result.pcm = spool
-                timeline = Timeline(fmt, spool, entry.name or f"track{number}")
+                timeline = Timeline(fmt, spool, entry.name or f"track{number}", self._max_gap)
             tr = _Track(result, timeline)
             self._tracks[key] = tr
             self._result.tracks.append(result)

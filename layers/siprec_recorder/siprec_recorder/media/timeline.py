@@ -23,8 +23,11 @@ FLUSH_BYTES = 1 << 20
 class Timeline:
     """Places one audio track's frames into a PcmSpool."""
 
-    def __init__(self, fmt: AudioFormat, spool: PcmSpool, name: str) -> None:
+    def __init__(
+        self, fmt: AudioFormat, spool: PcmSpool, name: str, max_gap_seconds: int = MAX_GAP_SECONDS
+    ) -> None:
         self.fmt = fmt
+        self.max_gap_samples = max_gap_seconds * fmt.sample_rate
         self.spool = spool
         self.name = name
         self.start_ns: int | None = None
@@ -68,7 +71,7 @@ class Timeline:
         delta = self._index(time_ns) - self.position
         tol = max(n // 2, self._min_tol)
         if delta > tol:
-            if delta > MAX_GAP_SECONDS * self.fmt.sample_rate:
+            if delta > self.max_gap_samples:
                 raise MediaError(
                     f"track {self.name[:40]}: gap of {delta // self.fmt.sample_rate} s "
                     "(several calls in one stream? use a call filter)"

@@ -1,0 +1,75 @@
+"""The fast path and the general path give identical results on every test file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from siprec_recorder.media.decode import StreamDecoder, decode_file
+from siprec_recorder.media.events import FrameRun
+from siprec_recorder.media.mkv import MkvReader
+from siprec_recorder.media.writer import KvsStreamWriter
+
+from tests.conftest import KVS_SAMPLES
+from tests.media.helpers import read_events, summary
+
+
+def both(path: Path, chunk: int) -> tuple[dict[str, object], dict[str, object]]:
+    out = []
+    for fast in (False, True):
+        r = decode_file(path, fast=fast, chunk_size=chunk)
+        out.append(summary(r))
+        r.close()
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in KVS_SAMPLES.glob("*.mkv")))
+def test_kvs_samples_identical(name: str) -> None:
+    general, fast = both(KVS_SAMPLES / name, 1 << 16)
+    assert general == fast
+    data = (KVS_SAMPLES / name).read_bytes()
+    assert read_events(data, fast=True, chunk=1 << 16) == read_events(
+        data, fast=False, chunk=1 << 16
+    )
+
+
+def test_muxed_files_identical(muxed: dict[str, Path]) -> None:
+    for name, path in muxed.items():
+        if path.suffix == ".mkv":
+            general, fast = both(path, 4096)
+            assert general == fast, name
+
+
+def test_kvs_stream_identical_and_fast_path_is_used(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    w = KvsStreamWriter(
+        producer_tags={"TransactionId": "x"}, tags_after_cluster={"TransactionId": "x"}
+    )
+    path = tmp_path / "s.mkv"
+    with open(path, "wb") as f:
+        for i in range(20):
+            jitter = rng.integers(-2, 3, 100).tolist() if i % 3 else None
+            f.write(
+                w.fragment(
+                    1_700_000_000_000 + 2000 * i - (30 if i == 7 else 0),
+                    rng.integers(-9, 9, 16000).astype(np.int16),
+                    jitter_ms=jitter,
+                )[1]
+            )
+    for chunk in (1000, 65536, 1 << 20):
+        general, fast = both(path, chunk)
+        assert general == fast
+    runs = [e for e in MkvReader(fast=True).feed(path.read_bytes()) if isinstance(e, FrameRun)]
+    assert len(runs) == 20 and all(len(r.times_ns) == 100 for r in runs)
+
+
+def test_env_switch_selects_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = KvsStreamWriter().fragment(0, np.zeros(1600, np.int16))[1]
+    monkeypatch.setenv("SIPREC_DECODER_FAST", "0")
+    assert not StreamDecoder()._reader._fast
+    monkeypatch.setenv("SIPREC_DECODER_FAST", "1")
+    dec = StreamDecoder()
+    assert dec._reader._fast
+    dec.feed(data)
+    assert dec.close().tracks[0].frames == 10
