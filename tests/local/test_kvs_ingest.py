@@ -79,3 +79,28 @@ def test_simulated_stream_round_trips(small_call: SimulatedCall) -> None:
             info.duration_ms,
         )
         assert got.data == data
+
+
+def test_server_runs_as_a_process_with_preloaded_media() -> None:
+    import os
+    import signal
+    import sys
+
+    path = KVS_SAMPLES / "output_get_media.mkv"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "siprec_recorder.local.kvs_server", "--mkv", f"preloaded={path}"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        client: Any = plain_client("kinesis-video-media", url)
+        body = client.get_media(
+            StreamName="preloaded", StartSelector={"StartSelectorType": "EARLIEST"}
+        )["Payload"].read()
+        assert body == path.read_bytes()
+    finally:
+        os.kill(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
