@@ -65,7 +65,7 @@ def _record(outcome: dict[str, Any]) -> None:
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, log_event=False)  # the event has phone numbers
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """EventBridge (or SQS-wrapped) Chime streaming status -> calls table (+ recording job)."""
     try:
