@@ -35,6 +35,7 @@ class Expected:
     repaired: str | None = None  # "&" or "<" when the XML is not well-formed
     order_fallback: bool = False  # no send associations: labels map by document order
     headers: dict[str, str] = field(default_factory=dict)  # from the .txt SIP message
+    txt_call_ids: dict[str, str] = field(default_factory=dict)  # only in the whole .txt
 
 
 ORACLE_4_URI = (
@@ -181,6 +182,8 @@ EXPECTED: dict[str, Expected | str] = {
         session_id="kQNhKFdEEeeJ9tD/VsPGWA==",
         start_time="2017-06-23T12:16:06.040Z",
         sip_session_id="e9fffff2020a598b86962867715db0cf;remote=cd0f7093d62c5f0697098fd69a4aa57b",
+        # the application/gtd part of cisco_1.txt: "GCI,91036128574411e789f9d0ff56c3c658"
+        txt_call_ids={"cisco_guid": "91036128574411e789f9d0ff56c3c658"},
     ),
     # from drachtio/drachtio-siprec-recording-server test/data/ (MIT)
     "cisco_2": Expected(

@@ -65,8 +65,10 @@ def test_sample(path) -> None:  # type: ignore[no-untyped-def]
     for key, value in expected.call_ids.items():
         if whole or key not in HEADER_KEYS:
             assert ids[key] == value, key
+    for key, value in (expected.txt_call_ids if whole else {}).items():
+        assert ids[key] == value, key
     if not whole:
-        assert not HEADER_KEYS & set(ids)
+        assert not (HEADER_KEYS | set(expected.txt_call_ids)) & set(ids)
 
 
 @pytest.mark.parametrize(

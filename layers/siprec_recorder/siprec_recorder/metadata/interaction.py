@@ -208,6 +208,7 @@ def call_ids(
         put("sip_session_id", session.sip_session_id)
         if _UCID_SESSION.match(session.id):
             put("avaya_ucid", session.id)
+    put("cisco_guid", meta.extension.get("gtd:GCI"))  # after the Cisco-Guid header
     for key, ext in (
         ("avaya_ucid", "ucid"),
         ("avaya_ucid", "AvayaUCID"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from siprec_recorder.errors import MetadataError
@@ -29,6 +30,7 @@ from siprec_recorder.metadata.sip import (
 from siprec_recorder.metadata.siprec import metadata_from_xml
 from siprec_recorder.metadata.xmlsafe import DEFAULT_MAX_BYTES, check_size, decode_text
 
+_GTD_GCI = re.compile(r"^GCI,([0-9A-Fa-f]{8,64})\s*$", re.MULTILINE)
 _MAX_NESTING = 3  # event -> SIP message -> multipart -> XML
 _MIME_HEAD = re.compile(r"\A(?:content-[a-z-]+|mime-version)\s*:", re.IGNORECASE)
 # Chime's documentation renders the XML declaration as "<&xml ... &>".
@@ -131,7 +133,25 @@ def _from_multipart(
         )
     if not content.startswith("<"):
         raise MetadataError("the rs-metadata part does not contain XML")
-    return _from_xml(content, found, extra, warnings, media)
+    meta = _from_xml(content, found, extra, warnings, media)
+    gci = _gtd_gci(parts)
+    if gci is None:
+        return meta
+    return replace(
+        meta,
+        extension={**meta.extension, "gtd:GCI": gci},
+        extension_ns={**meta.extension_ns, "gtd:GCI": "application/gtd"},
+    )
+
+
+def _gtd_gci(parts: list[multipart.Part]) -> str | None:
+    """Cisco's Global Call Id from an application/gtd part (`GCI,<hex>`), if there is one."""
+    for part in parts:
+        if part.content_type == "application/gtd":
+            match = _GTD_GCI.search(part.body)
+            if match:
+                return match.group(1)
+    return None
 
 
 def _event_detail(obj: Any) -> Mapping[str, Any]:
