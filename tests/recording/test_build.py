@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
-from siprec_recorder.errors import StorageError
+from siprec_recorder.errors import MetadataError, StorageError
 from siprec_recorder.recording.build import build_recording
 from siprec_recorder.recording.integrity import check_recording
 from siprec_recorder.recording.manifest import validate_manifest
@@ -233,3 +233,15 @@ def test_without_jsonschema_top_level_is_still_checked(
         validate_manifest(broken)
     with pytest.raises(StorageError, match="participants"):
         validate_manifest({**good, "participants": "none"})
+
+
+def test_bad_participants_are_refused_before_any_object_is_written(tmp_path: Path) -> None:
+    parties, _, _ = _parties(tmp_path)
+    parties[1].role = "supervisor"
+    store = DirectoryStore(tmp_path / "out")
+    with pytest.raises(MetadataError, match="role 'supervisor'"):
+        build_recording(call(["1", "2"]), parties, store, OutputOptions())
+    parties[1].role, parties[0].label = "agent", "x" * 300
+    with pytest.raises(MetadataError, match="label of 300 characters"):
+        build_recording(call(["1", "2"]), parties, store, OutputOptions())
+    assert not (tmp_path / "out").exists()

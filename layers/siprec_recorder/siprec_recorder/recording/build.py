@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from siprec_recorder.errors import MetadataError
 from siprec_recorder.recording.assemble import (
     CallLayout,
     LevelMeter,
@@ -36,6 +37,7 @@ from siprec_recorder.recording.manifest import (
 )
 from siprec_recorder.recording.model import (
     ROLE_UNKNOWN,
+    ROLES,
     CallFacts,
     OutputOptions,
     PartyAudio,
@@ -91,6 +93,7 @@ def build_recording(
 ) -> dict[str, Any]:
     """Write the call's recordings, extras and manifest to `store`; returns the manifest."""
     spec = spec_for(options.fmt)
+    _check_parties(parties)
     keys = recording_keys(call.interaction_id, call.transaction_id, call.start_time, options.prefix)
     tags = call_tags(call.transaction_id, call.call_id, call.interaction_id)
     writer = _Writer(store, keys, tags)
@@ -148,6 +151,15 @@ def build_recording(
             tags=tags.for_object(PARTICIPANT_CALL),
         )
     return draft
+
+
+def _check_parties(parties: Sequence[PartyAudio]) -> None:
+    """Refuse what the manifest schema would refuse, before any audio is written."""
+    for party in parties:
+        if not party.label or len(party.label) > 256:
+            raise MetadataError(f"participant label of {len(party.label)} characters")
+        if party.role not in ROLES:
+            raise MetadataError(f"participant {party.label[:40]!r} has role {party.role[:20]!r}")
 
 
 def _write_parties(
