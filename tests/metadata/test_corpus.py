@@ -107,3 +107,14 @@ def test_media_index_uses_sdp_order_not_stream_order() -> None:
     assert owner is not None and owner.aor is not None
     assert owner.aor.startswith("sip:record=01PEP83ES8B0FC7QD151Q2LAES00022M")
     assert any("1006644282" in w for w in warnings)
+
+
+def test_extension_namespaces_are_kept() -> None:
+    # audiocodes_1: <ac:AvayaUCID xmlns="urn:ietf:params:xml:ns:Avaya">: the element is in the
+    # ac prefix's namespace (http://AudioCodes); the default declaration does not change it.
+    meta = parse_metadata((SIPREC_CORPUS / "audiocodes_1.xml").read_bytes())
+    assert meta.extension_ns["AvayaUCID"] == "http://AudioCodes"
+    # oracle_4: the session's apkt prefix is bound to "http:/acmepacket.com/..." (one slash)
+    meta = parse_metadata((SIPREC_CORPUS / "oracle_4.xml").read_bytes())
+    assert meta.extension_ns["ucid"] == "http:/acmepacket.com/siprec/extensiondata"
+    assert meta.extension["callerOrig"] == "true"

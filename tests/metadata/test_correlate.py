@@ -161,3 +161,8 @@ def test_partial_update_merges_joins_and_leaves() -> None:
     assert joined.associate_time == "2017-06-23T12:17:00Z"
     assert joined.sends == ("3",) and joined.recvs == ("2",)
     assert expected_labels(merged) == ["1", "2", "3"]
+
+
+def test_caller_flags_from_intrado_role() -> None:
+    meta = load("intrado_1.txt")  # <role>calling</role> on its only participant
+    assert list(caller_flags(meta).values()) == [True]  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from siprec_recorder.metadata.model import Participant, RecordingMetadata, Sessi
 from siprec_recorder.metadata.sip import HeaderMap
 
 Role = Literal["customer", "agent", "unknown"]
+_CALLER_ROLES = {"calling": True, "caller": True, "called": False, "callee": False}
 
 
 def _senders(meta: RecordingMetadata) -> dict[str, list[Participant]]:
@@ -163,7 +164,8 @@ def caller_flags(
     """participant id -> is-caller, from Chime's per-stream `isCaller` or the SRC's own hint.
 
     With Chime's flag for one stream, its owner gets it and, in a two-party call, the other
-    party the opposite. Without it, Oracle's `callingParty` extension is used when present.
+    party the opposite. Without it, the SRC's own hint is used: Oracle's `callingParty`
+    extension, or a `role` of calling/called (Intrado).
     """
     flags: dict[str, bool | None] = {p.id: None for p in meta.participants}
     if caller_label is not None and is_caller is not None:
@@ -176,8 +178,11 @@ def caller_flags(
             return flags
     for part in meta.participants:
         hint = part.extension.get("callingParty", "").strip().lower()
+        role = part.extension.get("role", "").strip().lower()  # Intrado's <role>
         if hint in ("true", "false"):
             flags[part.id] = hint == "true"
+        elif role in _CALLER_ROLES:
+            flags[part.id] = _CALLER_ROLES[role]
     return flags
 
 
