@@ -209,3 +209,11 @@ def test_lone_surrogates_in_str_input() -> None:
     meta = parse_metadata(GOOD.format(name="a\udc80b"))
     assert meta.participants[0].name == "a?b"
     assert meta.warnings
+
+
+def test_too_many_participants() -> None:
+    many = "".join(f'<participant participant_id="p{i}"/>' for i in range(600))
+    doc = GOOD.format(name="n").replace("</recording>", many + "</recording>")
+    message, seconds = refused(doc)
+    assert "601 participants" in message
+    assert seconds < 0.1

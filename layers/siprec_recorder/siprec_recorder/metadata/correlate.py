@@ -50,10 +50,11 @@ def owners(meta: RecordingMetadata) -> tuple[dict[str, Participant | None], dict
             notes[sid] = f"stream {_name(meta, sid)} is sent by {len(parts)} participants (mixed)"
     orphans = [s for s in meta.streams if not senders[s.id]]
     silent = [p for p in meta.participants if not p.sends]
+    position = {p.id: n for n, p in enumerate(meta.participants, start=1)}
     for n, stream in enumerate(orphans):
         if n < len(silent):
             result[stream.id] = silent[n]
-            pos = meta.participants.index(silent[n]) + 1
+            pos = position[silent[n].id]
             notes[stream.id] = (
                 f"no send association for stream {_name(meta, stream.id)}; "
                 f"matched to participant #{pos} by document order"

@@ -37,6 +37,7 @@ from siprec_recorder.metadata.model import (
 )
 from siprec_recorder.metadata.xmlsafe import parse_xml
 
+MAX_ITEMS = 512  # participants or streams in one snapshot; real calls have a handful
 NS_RFC7865 = "urn:ietf:params:xml:ns:recording:1"
 NS_DRAFT = "urn:ietf:params:xml:ns:recording"
 NS_BROADWORKS = "urn:ietf:params:xml:ns:siprec"
@@ -322,6 +323,12 @@ def metadata_from_xml(
         raise MetadataError("metadata root has no child elements (tags stripped or empty)")
     walker = _Walker(split_tag(root.tag)[0])
     walker.walk(root)
+    for what, count in (
+        ("participants", len(walker.participants)),
+        ("streams", len(walker.streams)),
+    ):
+        if count > MAX_ITEMS:
+            raise MetadataError(f"metadata declares {count} {what}, over the cap of {MAX_ITEMS}")
     if not walker.participants and not walker.streams and walker.data_mode != "partial":
         raise MetadataError("metadata has no participant and no stream")
     mode: DataMode = "complete"
