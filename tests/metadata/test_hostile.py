@@ -212,7 +212,7 @@ def test_lone_surrogates_in_str_input() -> None:
 
 
 def test_too_many_participants() -> None:
-    many = "".join(f'<participant participant_id="p{i}"/>' for i in range(600))
+    many = "".join(f'<participant participant_id="q{i}"/>' for i in range(600))
     doc = GOOD.format(name="n").replace("</recording>", many + "</recording>")
     message, seconds = refused(doc)
     assert "601 participants" in message
