@@ -166,3 +166,14 @@ def test_partial_update_merges_joins_and_leaves() -> None:
 def test_caller_flags_from_intrado_role() -> None:
     meta = load("intrado_1.txt")  # <role>calling</role> on its only participant
     assert list(caller_flags(meta).values()) == [True]  # type: ignore[arg-type]
+
+
+def test_sdp_labels_disagreeing_with_metadata() -> None:
+    body = (SIPREC_CORPUS / "sems_1.txt").read_text()
+    body = body.replace("a=label:a_leg", "a=label:1").replace("a=label:b_leg", "a=label:2")
+    meta = parse_metadata(body)
+    assert any("SDP and metadata labels differ" in w for w in meta.warnings)
+    # Chime reports the SDP label "2" on m-line 1: the second <stream> (b_leg) is meant
+    owner, warnings = stream_owner(meta, "2", 1)
+    assert owner is not None and owner.aor == "Extension-016190619@speechpath.ie"
+    assert warnings

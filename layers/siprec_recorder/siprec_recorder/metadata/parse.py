@@ -100,7 +100,23 @@ def _from_xml(
         text = f"<?xml{match.group(1)}?>" + text[match.end() :]
         warnings.append("repaired a '<&xml ... &>' declaration (Chime documentation artefact)")
     headers = found.merged(extra).as_dict()
-    return metadata_from_xml(text, warnings=warnings, headers=headers, sdp=sdp, raw_xml=raw)
+    meta = metadata_from_xml(text, warnings=warnings, headers=headers, sdp=sdp, raw_xml=raw)
+    note = _label_mismatch(meta)
+    return replace(meta, warnings=(*meta.warnings, note)) if note else meta
+
+
+def _label_mismatch(meta: RecordingMetadata) -> str | None:
+    """A warning when the SDP's a=label values and the metadata's stream labels differ."""
+    sdp = [m.label for m in meta.sdp if m.label is not None]
+    xml = [s.label for s in meta.streams if s.label is not None]
+    if not sdp or set(sdp) == set(xml):
+        return None
+    only_sdp = sorted(set(sdp) - set(xml))[:4]
+    only_xml = sorted(set(xml) - set(sdp))[:4]
+    return (
+        f"SDP and metadata labels differ (only in SDP: {', '.join(only_sdp) or '-'}; "
+        f"only in metadata: {', '.join(only_xml) or '-'}); Chime's SDP label is preferred"
+    )
 
 
 def _from_multipart(
