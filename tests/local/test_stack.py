@@ -105,3 +105,10 @@ def test_kvs_through_the_stack(stack: LocalStack, small_call: SimulatedCall) -> 
             StreamARN=leg.stream_arn, Fragments=[leg.first_fragment]
         )["Payload"].read()
     assert body == leg.own_fragments[0][1]
+
+
+def test_a_second_stack_in_the_same_process_is_refused(stack: LocalStack) -> None:
+    with pytest.raises(RuntimeError, match="another LocalStack"):
+        LocalStack().start()
+    with stack.apply_env():  # the running one is untouched
+        assert boto3.client("sqs").get_queue_url(QueueName="siprec-recording-jobs")["QueueUrl"]

@@ -14,7 +14,9 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from types import TracebackType
@@ -39,7 +41,14 @@ KVS_ENDPOINT_VARS = (
 
 
 class LocalStack:
-    """Moto + local KVS, provisioned; resource names and URLs are attributes after start()."""
+    """Moto + local KVS, provisioned; resource names and URLs are attributes after start().
+
+    Moto keeps its state per process, so one LocalStack runs at a time in a process and each
+    start() begins from empty backends.
+    """
+
+    _running = 0
+    _running_lock = threading.Lock()
 
     def __init__(
         self, settings: Settings | None = None, *, kms: bool = True, signing: bool = False
@@ -57,18 +66,32 @@ class LocalStack:
         self.kms_key_arn = ""
         self.signing_key_arn = ""
         self.env: dict[str, str] = {}
+        self._counted = False
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> LocalStack:
         """Start moto and the KVS server, then provision the resources."""
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access line per call
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self.moto.start()
-        host, port = self.moto.get_host_and_port()
-        self.moto_url = f"http://{host}:{port}"
-        self.kvs.start()
-        self.env = self._base_env()
-        self._provision()
+        with LocalStack._running_lock:
+            if LocalStack._running:
+                raise RuntimeError("another LocalStack is running in this process")
+            LocalStack._running += 1
+            self._counted = True
+        try:
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access line per call
+            self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self.moto.start()
+            host, port = self.moto.get_host_and_port()
+            self.moto_url = f"http://{host}:{port}"
+            reset = f"{self.moto_url}/moto-api/reset"  # moto's state is per process
+            request = urllib.request.Request(reset, method="POST")  # noqa: S310 - our own server
+            with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+                pass
+            self.kvs.start()
+            self.env = self._base_env()
+            self._provision()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -77,6 +100,10 @@ class LocalStack:
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
+        with LocalStack._running_lock:
+            if self._counted:
+                LocalStack._running -= 1
+                self._counted = False
 
     def __enter__(self) -> LocalStack:
         return self.start()
