@@ -30,6 +30,8 @@ Status = Literal["OK", "WARN", "FAIL"]
 DETAIL_TYPE = "Chime VoiceConnector Streaming Status"
 MIN_RETENTION_HOURS = 24  # failed jobs are retried after the 90-minute visibility timeout
 PROBE_BODY = b"siprec-recorder doctor probe\n"
+_PAB_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+_TTL_ON = "--time-to-live-specification Enabled=true,AttributeName=ttl"
 
 
 @dataclass(frozen=True)
@@ -71,15 +73,11 @@ class Clients:
 
     @classmethod
     def for_region(cls, region: str) -> Clients:
-        session = boto3.session.Session(region_name=region)
+        s = boto3.session.Session(region_name=region)
         return cls(
-            s3=session.client("s3"),
-            iam=session.client("iam"),
-            chime=session.client("chime-sdk-voice"),
-            events=session.client("events"),
-            dynamodb=session.client("dynamodb"),
-            cloudformation=session.client("cloudformation"),
-        )
+            s.client("s3"), s.client("iam"), s.client("chime-sdk-voice"), s.client("events"),
+            s.client("dynamodb"), s.client("cloudformation"),
+        )  # fmt: skip
 
 
 def default_region() -> str:
@@ -102,7 +100,6 @@ def _guard(check: str, fix: str, fn: Callable[[], list[Finding]]) -> list[Findin
 
 
 # ------------------------------------------------------------------ stack
-
 
 _FROM_OUTPUTS = {
     "bucket": "RecordingsBucketName",
@@ -153,33 +150,32 @@ def check_bucket(s3: S3Client, bucket: str) -> tuple[list[Finding], str, bool]:
     except ClientError as exc:
         fix = "deploy the stack or pass the right --bucket/--region; the caller needs s3:ListBucket"
         return [Finding("bucket", "FAIL", f"{bucket}: {_code(exc)}", fix)], "", False
-    findings: list[Finding] = []
-    kms_key = ""
+    kms_key: list[str] = []
 
     def encryption() -> list[Finding]:
-        nonlocal kms_key
         rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
         default = rules["Rules"][0].get("ApplyServerSideEncryptionByDefault", {})
         algo = default.get("SSEAlgorithm", "")
-        if algo.startswith("aws:kms"):
-            kms_key = default.get("KMSMasterKeyID", "")
-            return [Finding("bucket encryption", "OK", f"SSE-KMS with {kms_key or 'aws/s3'}")]
-        return [Finding("bucket encryption", "OK", f"default encryption {algo}")]
+        if not algo.startswith("aws:kms"):
+            return [Finding("bucket encryption", "OK", f"default encryption {algo}")]
+        kms_key.append(default.get("KMSMasterKeyID", ""))
+        return [Finding("bucket encryption", "OK", f"SSE-KMS with {kms_key[0] or 'aws/s3'}")]
 
     def versioning() -> list[Finding]:
         status = s3.get_bucket_versioning(Bucket=bucket).get("Status", "Off")
         if status == "Enabled":
             return [Finding("bucket versioning", "OK", "enabled")]
-        fix = f"aws s3api put-bucket-versioning --bucket {bucket} {_VERSIONING_ON}"
-        return [Finding("bucket versioning", "FAIL", f"versioning is {status}", fix)]
+        fix = f"aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration "
+        detail = f"versioning is {status}"
+        return [Finding("bucket versioning", "FAIL", detail, fix + "Status=Enabled")]
 
     def public_access() -> list[Finding]:
         cfg = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-        off = sorted(k for k in _PAB_KEYS if not cfg.get(k))
+        off = ", ".join(sorted(k for k in _PAB_KEYS if not cfg.get(k)))
         if not off:
             return [Finding("bucket public access block", "OK", "all four settings on")]
         fix = "turn on all four Block Public Access settings"
-        return [Finding("bucket public access block", "FAIL", f"off: {', '.join(off)}", fix)]
+        return [Finding("bucket public access block", "FAIL", f"off: {off}", fix)]
 
     def tls_only() -> list[Finding]:
         try:
@@ -190,22 +186,16 @@ def check_bucket(s3: S3Client, bucket: str) -> tuple[list[Finding], str, bool]:
             policy = {}
         if any(_denies_plain_http(s) for s in _as_list(policy.get("Statement", []))):
             return [Finding("bucket TLS-only policy", "OK", "plain-HTTP requests are denied")]
-        fix = "add a Deny statement for s3:* when aws:SecureTransport is false (template.yaml)"
+        fix = "add a Deny of s3:* when aws:SecureTransport is false (as template.yaml does)"
         return [Finding("bucket TLS-only policy", "WARN", "no aws:SecureTransport deny", fix)]
 
-    findings += _guard(
-        "bucket encryption", "the caller needs s3:GetEncryptionConfiguration", encryption
-    )
+    findings = _guard("bucket encryption", "turn on default encryption", encryption)
     findings += _guard("bucket versioning", "the caller needs s3:GetBucketVersioning", versioning)
     findings += _guard("bucket public access block", "turn on Block Public Access", public_access)
     findings += _guard("bucket TLS-only policy", "the caller needs s3:GetBucketPolicy", tls_only)
     lock = _object_lock(s3, bucket)
     findings.append(Finding("bucket object lock", "OK", lock or "off"))
-    return findings, kms_key, bool(lock)
-
-
-_VERSIONING_ON = "--versioning-configuration Status=Enabled"
-_PAB_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+    return findings, (kms_key or [""])[0], bool(lock)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -233,20 +223,18 @@ def _object_lock(s3: S3Client, bucket: str) -> str:
 def probe_write(s3: S3Client, bucket: str, prefix: str) -> Finding:
     """Write and delete one small object with the caller's credentials (default encryption)."""
     key = f"{prefix}.doctor/{uuid.uuid4()}.txt"
-    check = "bucket write probe"
     try:
-        put = s3.put_object(Bucket=bucket, Key=key, Body=PROBE_BODY)
-        version = put.get("VersionId")
-        if version:
+        version = s3.put_object(Bucket=bucket, Key=key, Body=PROBE_BODY).get("VersionId")
+        if version:  # delete the version itself, not just hide it behind a delete marker
             s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
         else:
             s3.delete_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         fix = "the KMS key policy or bucket policy may block writes; see CloudTrail for the denial"
-        return Finding(check, "FAIL", f"put/delete {key}: {_code(exc)}", fix)
+        return Finding("bucket write probe", "FAIL", f"put/delete {key}: {_code(exc)}", fix)
     except BotoCoreError as exc:
         raise RecorderError(f"cannot reach AWS: {type(exc).__name__}") from exc
-    return Finding(check, "OK", f"wrote and deleted s3://{bucket}/{key}")
+    return Finding("bucket write probe", "OK", f"wrote and deleted s3://{bucket}/{key}")
 
 
 # ------------------------------------------------------------------ recorder role
@@ -256,17 +244,14 @@ def check_recorder_role(
     iam: IAMClient, role_arn: str, bucket: str, prefix: str, kms_key: str, region: str
 ) -> list[Finding]:
     """Simulate the Recorder role's identity policies for the writes a recording needs."""
-    partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
+    parts = role_arn.split(":")
+    partition, account = (parts[1], parts[4]) if len(parts) >= 6 else ("aws", "")
     obj = f"arn:{partition}:s3:::{bucket}/{prefix}doctor-probe.wav"
-    wanted: list[tuple[str, str]] = [("s3:PutObject", obj), ("s3:PutObjectTagging", obj)]
+    wanted = [("s3:PutObject", obj), ("s3:PutObjectTagging", obj)]
     if kms_key:
-        key_arn = kms_key
-        if not kms_key.startswith("arn:"):
-            account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
-            key_arn = f"arn:{partition}:kms:{region}:{account}:{kms_key}"
-            if not kms_key.startswith("alias/"):
-                key_arn = f"arn:{partition}:kms:{region}:{account}:key/{kms_key}"
-        wanted += [("kms:GenerateDataKey", key_arn), ("kms:Decrypt", key_arn)]
+        key = kms_key if kms_key.startswith(("arn:", "alias/")) else f"key/{kms_key}"
+        key = key if key.startswith("arn:") else f"arn:{partition}:kms:{region}:{account}:{key}"
+        wanted += [("kms:GenerateDataKey", key), ("kms:Decrypt", key)]
 
     def simulate() -> list[Finding]:
         out: list[Finding] = []
@@ -303,21 +288,17 @@ def check_voice_connector(chime: ChimeSDKVoiceClient, vc_id: str) -> list[Findin
         vc = chime.get_voice_connector(VoiceConnectorId=vc_id)["VoiceConnector"]
         if vc.get("RequireEncryption"):
             return [Finding("voice connector", "OK", f"{vc_id} exists, TLS/SRTP required")]
-        fix = (
-            "enable encryption on the Voice Connector and use TLS + SRTP on the Genesys BYOC trunk"
-        )
+        fix = "enable encryption on the Voice Connector; use TLS + SRTP on the Genesys trunk"
         return [Finding("voice connector", "WARN", f"{vc_id} does not require encryption", fix)]
 
     def streaming() -> list[Finding]:
         try:
-            cfg = chime.get_voice_connector_streaming_configuration(VoiceConnectorId=vc_id)[
-                "StreamingConfiguration"
-            ]
+            cfg = chime.get_voice_connector_streaming_configuration(VoiceConnectorId=vc_id)
         except ClientError as exc:
             if _code(exc) != "NotFoundException":
                 raise
             return [Finding("voice connector streaming", "FAIL", "not configured", put)]
-        return _streaming_findings(cfg, put)
+        return _streaming_findings(cfg["StreamingConfiguration"], put)
 
     def logging() -> list[Finding]:
         cfg = chime.get_voice_connector_logging_configuration(VoiceConnectorId=vc_id)
@@ -326,18 +307,20 @@ def check_voice_connector(chime: ChimeSDKVoiceClient, vc_id: str) -> list[Findin
         return [Finding("voice connector SIP logs", "OK", note)]
 
     out = _guard("voice connector", "check --voice-connector-id and --region", connector)
-    if out and out[0].status == "FAIL":
+    if out[0].status == "FAIL":
         return out
-    out += _guard("voice connector streaming", put, streaming)
-    out += _guard("voice connector SIP logs", "", logging)
-    return out
+    return (
+        out
+        + _guard("voice connector streaming", put, streaming)
+        + _guard("voice connector SIP logs", "", logging)
+    )
 
 
 def _streaming_findings(cfg: Any, put: str) -> list[Finding]:
-    check = "voice connector streaming"
     if cfg.get("Disabled", False):
-        return [Finding(check, "FAIL", "streaming to Kinesis Video Streams is disabled", put)]
-    out = [Finding(check, "OK", "streaming to Kinesis Video Streams is enabled")]
+        detail = "streaming to Kinesis Video Streams is disabled"
+        return [Finding("voice connector streaming", "FAIL", detail, put)]
+    out = [Finding("voice connector streaming", "OK", "streaming to Kinesis Video Streams is on")]
     hours = int(cfg.get("DataRetentionInHours", 0))
     if hours < 1:
         detail = f"DataRetentionInHours={hours}: KVS keeps nothing to read after the call"
@@ -347,11 +330,13 @@ def _streaming_findings(cfg: Any, put: str) -> list[Finding]:
         out.append(Finding("voice connector retention", "WARN", detail, put))
     else:
         out.append(Finding("voice connector retention", "OK", f"{hours} hours"))
-    targets = {t.get("NotificationTarget") for t in cfg.get("StreamingNotificationTargets", [])}
+    targets = sorted(
+        str(t.get("NotificationTarget")) for t in cfg.get("StreamingNotificationTargets", [])
+    )
     if "EventBridge" in targets:
         out.append(Finding("voice connector notifications", "OK", "EventBridge"))
     else:
-        detail = f"targets {sorted(t for t in targets if t) or 'none'}: no Streaming Status events"
+        detail = f"targets {targets or 'none'}: no Streaming Status events reach the stack"
         out.append(Finding("voice connector notifications", "FAIL", detail, put))
     insights = cfg.get("MediaInsightsConfiguration", {})
     if insights and not insights.get("Disabled", True):
@@ -368,28 +353,26 @@ def check_rule(
     events: EventBridgeClient, rule_name: str, function_arn: str, vc_id: str, bus: str = "default"
 ) -> list[Finding]:
     """The Streaming Status rule exists, is enabled, matches, and targets StreamStatus."""
-    check = "eventbridge rule"
     fix = "sam deploy again (the StreamingStatusRule resource) or pass --stack"
 
     def run() -> list[Finding]:
         names = [rule_name] if rule_name else _chime_rules(events, bus)
         if not names:
-            return [Finding(check, "FAIL", f"no rule on bus {bus} matches {DETAIL_TYPE}", fix)]
-        out: list[Finding] = []
-        for name in names:
-            out += _one_rule(events, name, function_arn, vc_id, bus)
-        return out
+            detail = f"no rule on bus {bus} matches {DETAIL_TYPE}"
+            return [Finding("eventbridge rule", "FAIL", detail, fix)]
+        return [f for name in names for f in _one_rule(events, name, function_arn, vc_id, bus)]
 
-    return _guard(check, fix, run)
+    return _guard("eventbridge rule", fix, run)
 
 
 def _chime_rules(events: EventBridgeClient, bus: str) -> list[str]:
-    found: list[str] = []
-    for page in events.get_paginator("list_rules").paginate(EventBusName=bus):
-        for rule in page.get("Rules", []):
-            if DETAIL_TYPE in _pattern(rule.get("EventPattern", "")).get("detail-type", []):
-                found.append(rule.get("Name", ""))
-    return found
+    pages = events.get_paginator("list_rules").paginate(EventBusName=bus)
+    rules = [r for page in pages for r in page.get("Rules", [])]
+    return [
+        r.get("Name", "")
+        for r in rules
+        if DETAIL_TYPE in _pattern(r.get("EventPattern", "")).get("detail-type", [])
+    ]
 
 
 def _pattern(text: str) -> dict[str, Any]:
@@ -406,33 +389,31 @@ def _one_rule(
     check = f"eventbridge rule {name}"
     rule = events.describe_rule(Name=name, EventBusName=bus)
     pattern = _pattern(rule.get("EventPattern", ""))
+    vcs = pattern.get("detail", {}).get("voiceConnectorId")
+    problem, fix = "", ""
     if "aws.chime" not in pattern.get("source", []) or DETAIL_TYPE not in pattern.get(
         "detail-type", []
     ):
+        problem = "pattern does not match Streaming Status events"
         fix = f'the pattern needs source ["aws.chime"] and detail-type ["{DETAIL_TYPE}"]'
-        return [Finding(check, "FAIL", "pattern does not match Streaming Status events", fix)]
-    if rule.get("State") != "ENABLED":
-        return [
-            Finding(
-                check, "FAIL", f"state {rule.get('State')}", f"aws events enable-rule --name {name}"
-            )
-        ]
-    vcs = pattern.get("detail", {}).get("voiceConnectorId")
-    if vc_id and vcs is not None and vc_id not in vcs:
+    elif rule.get("State") != "ENABLED":
+        problem, fix = f"state {rule.get('State')}", f"aws events enable-rule --name {name}"
+    elif vc_id and vcs is not None and vc_id not in vcs:
+        problem = f"filters other Voice Connectors, not {vc_id}"
         fix = "set the VoiceConnectorId parameter to this Voice Connector and deploy"
-        return [Finding(check, "FAIL", f"filters other Voice Connectors, not {vc_id}", fix)]
+    if problem:
+        return [Finding(check, "FAIL", problem, fix)]
     targets = events.list_targets_by_rule(Rule=name, EventBusName=bus).get("Targets", [])
-    arns = [t.get("Arn", "") for t in targets]
     if function_arn:
         hit = [t for t in targets if _same_function(t.get("Arn", ""), function_arn)]
-        if not hit:
-            fix = "add the StreamStatus function as the rule's target (sam deploy)"
-            return [Finding(check, "FAIL", "does not target the StreamStatus function", fix)]
-    elif not any(":lambda:" in a for a in arns):
-        return [Finding(check, "FAIL", "has no Lambda target", "pass --stack to name the function")]
+        problem = "does not target the StreamStatus function"
     else:
         hit = [t for t in targets if ":lambda:" in t.get("Arn", "")]
-    out = [Finding(check, "OK", f"enabled, targets {hit[0].get('Arn', '').split(':')[-1]}")]
+        problem = "has no Lambda target"
+    if not hit:
+        return [Finding(check, "FAIL", problem, "make StreamStatusFunction its target (deploy)")]
+    function = hit[0].get("Arn", "").split(":function:")[-1].split(":")[0]
+    out = [Finding(check, "OK", f"enabled, targets {function}")]
     if not hit[0].get("DeadLetterConfig", {}).get("Arn"):
         fix = "give the target a dead-letter queue so undeliverable events are kept"
         out.append(Finding(f"{check} DLQ", "WARN", "target has no dead-letter queue", fix))
@@ -444,17 +425,15 @@ def _same_function(target_arn: str, function_arn: str) -> bool:
     return target_arn.split(":")[:7] == function_arn.split(":")[:7]
 
 
-_TTL_ON = "--time-to-live-specification Enabled=true,AttributeName=ttl"
-
-
 def check_table(ddb: DynamoDBClient, table: str) -> list[Finding]:
     """The calls table exists, has the sweeper's index, TTL on `ttl`, and PITR."""
 
     def run() -> list[Finding]:
         desc = ddb.describe_table(TableName=table)["Table"]
         out = [Finding("calls table", "OK", f"{table} is {desc.get('TableStatus')}")]
-        indexes = {i.get("IndexName") for i in desc.get("GlobalSecondaryIndexes", [])}
-        if "status-index" not in indexes:
+        if "status-index" not in {
+            i.get("IndexName") for i in desc.get("GlobalSecondaryIndexes", [])
+        }:
             fix = "deploy the template's CallsTable (the sweeper queries status-index)"
             out.append(Finding("calls table index", "FAIL", "no status-index", fix))
         ttl = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
@@ -480,14 +459,14 @@ def run_doctor(dep: Deployment, clients: Clients, probe: bool = False) -> list[F
     if dep.stack:
         dep, found = from_stack(clients.cloudformation, dep)
         findings += found
-    kms_key, locked = "", False
+    kms_key = ""
     if dep.bucket:
         found, kms_key, locked = check_bucket(clients.s3, dep.bucket)
         findings += found
         if probe and locked:
             detail = "skipped: Object Lock would keep the probe object"
             findings.append(Finding("bucket write probe", "OK", detail))
-        elif probe and not any(f.check == "bucket" for f in found):
+        elif probe and found[0].check != "bucket":
             findings.append(probe_write(clients.s3, dep.bucket, dep.prefix))
     if dep.recorder_role_arn and dep.bucket:
         findings += check_recorder_role(
@@ -501,17 +480,15 @@ def run_doctor(dep: Deployment, clients: Clients, probe: bool = False) -> list[F
     )  # fmt: skip
     if dep.table:
         findings += check_table(clients.dynamodb, dep.table)
-    findings += _not_checked(dep)
-    return findings
+    return findings + list(_not_checked(dep))
 
 
 def _not_checked(dep: Deployment) -> Iterable[Finding]:
-    missing = [
+    for check, value, flag in (
         ("bucket", dep.bucket, "--bucket or --stack"),
         ("recorder role", dep.recorder_role_arn, "--recorder-role or --stack"),
         ("voice connector", dep.voice_connector_id, "--voice-connector-id"),
         ("calls table", dep.table, "--table or --stack"),
-    ]
-    for check, value, flag in missing:
+    ):
         if not value:
             yield Finding(check, "WARN", "not checked", f"pass {flag}")
