@@ -71,6 +71,9 @@ def _record(outcome: dict[str, Any]) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     if outcome["enqueued_attempt"] is not None:
         metrics.add_metric(name="RecordingsQueued", unit=MetricUnit.Count, value=1)
+    if outcome["late_stream"]:
+        logger.warning("stream started after the call was final; reprocess it", extra=outcome)
+        metrics.add_metric(name="LateStreams", unit=MetricUnit.Count, value=1)
     if outcome["call_status"] == "FAILED":
         metrics.add_metric(name="CallsFailed", unit=MetricUnit.Count, value=1)
 

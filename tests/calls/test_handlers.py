@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from siprec_recorder.aws.calls_table import CallsTable
 from siprec_recorder.calls.events import parse_event
+from siprec_recorder.calls.model import CallStatus
 from siprec_recorder.errors import EventError
 
 from tests.calls.conftest import Aws
@@ -115,3 +116,17 @@ def test_sweeper_resends_a_stuck_job(aws: Aws, monkeypatch: pytest.MonkeyPatch) 
     assert [json.loads(m) for m in aws.messages()] == [{"transaction_id": TXN, "attempt": 2}]
     call = table.get(TXN)
     assert call is not None and call.attempt == 2
+
+
+def test_a_leg_that_arrives_after_the_recording_is_flagged(aws: Aws) -> None:
+    app = load_function("stream_status")
+    table = CallsTable(aws.table_name, endpoint_url=aws.url, region="us-east-1")
+    app.lambda_handler(event("STARTED", arn=ARN_A), Context())
+    app.lambda_handler(event("ENDED", arn=ARN_A), Context())
+    assert table.claim(TXN, 1) is not None
+    table.mark_recorded(TXN, CallStatus.RECORDED_ONE_WAY, "m.json", "missing_stream")
+    out = app.lambda_handler(event("STARTED", arn=ARN_B), Context())
+    assert out["results"][0]["late_stream"] is True
+    assert out["results"][0]["call_status"] == "RECORDED_ONE_WAY"
+    call = table.get(TXN)
+    assert call is not None and call.stream(ARN_B) is not None

@@ -40,6 +40,7 @@ class StatusOutcome:
     call_status: str
     duplicate: bool
     enqueued_attempt: int | None
+    late_stream: bool = False  # a stream appeared after the call was final: reprocess it
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -50,6 +51,7 @@ class StatusOutcome:
             "call_status": self.call_status,
             "duplicate": self.duplicate,
             "enqueued_attempt": self.enqueued_attempt,
+            "late_stream": self.late_stream,
         }
 
 
@@ -61,9 +63,12 @@ def handle_stream_status(
 ) -> StatusOutcome:
     """Fold the event into its call; send the recording job if this made the call ready."""
     seen: list[bool] = []
+    late: list[bool] = []
+    arn = event.detail.stream_arn
 
     def step(call: Call | None) -> lifecycle.Transition:
         seen[:] = [call is not None and event.id in call.event_ids]
+        late[:] = [bool(call and call.terminal and arn and call.stream(arn) is None)]
         return lifecycle.apply_event(call, event, reader)
 
     call, effects = store.update(event.transaction_id, step)
@@ -76,4 +81,5 @@ def handle_stream_status(
         call_status=call.status.value,
         duplicate=bool(seen and seen[0]),
         enqueued_attempt=effects[-1].attempt if effects else None,
+        late_stream=bool(late and late[0] and not seen[0]),
     )
