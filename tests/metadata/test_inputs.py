@@ -137,3 +137,12 @@ def test_str_and_bytes_agree() -> None:
     a = parse_metadata(path.read_bytes()).to_dict()
     b = parse_metadata(path.read_text()).to_dict()
     assert a == b
+
+
+def test_odd_sip_header_line_is_skipped() -> None:
+    text = (SIPREC_CORPUS / "intrado_1.txt").read_text()
+    text = text.replace("User-Agent: VIPER\n", "User-Agent: VIPER\nthis is not a header\n")
+    meta = parse_metadata(text)
+    assert meta.headers["User-Agent"] == "VIPER"
+    assert meta.headers["Require"] == "siprec"
+    assert got(meta) == people("intrado_1")

@@ -87,8 +87,8 @@ def is_sip_start_line(line: str) -> bool:
     return bool(_REQUEST_LINE.match(line) or _STATUS_LINE.match(line))
 
 
-def parse_header_block(block: str) -> HeaderMap:
-    """`Name: value` lines (with continuation lines folded) -> HeaderMap; bad lines are refused."""
+def parse_header_block(block: str, *, strict: bool = True) -> HeaderMap:
+    """`Name: value` lines (continuations folded) -> HeaderMap; bad lines refused, or skipped."""
     pairs: list[tuple[str, str]] = []
     for line in block.splitlines():
         if not line.strip():
@@ -99,6 +99,8 @@ def parse_header_block(block: str) -> HeaderMap:
             continue
         match = _HEADER_LINE.match(line)
         if match is None:
+            if not strict:
+                continue
             raise MetadataError("a header line is not 'Name: value'")
         name = match.group(1)
         pairs.append((_COMPACT.get(name.lower(), name), match.group(2).strip()))
@@ -120,7 +122,7 @@ def split_message(text: str) -> tuple[str, HeaderMap, str]:
     first, _, rest = text.partition("\n")
     head, body = split_head(rest)
     if not rest.startswith(("\n", "\r\n")) and rest:
-        headers = parse_header_block(head)
+        headers = parse_header_block(head, strict=False)  # one odd header must not cost the call
     else:
         headers, body = HeaderMap(), rest.lstrip("\r\n")
     return first.strip(), headers, body
