@@ -14,18 +14,16 @@ import argparse
 import base64
 import binascii
 import json
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from siprec_recorder.local import kvs_chunks
-from siprec_recorder.local.kvs_faults import Fault, Faults
+from siprec_recorder.local.kvs_faults import Faults
+from siprec_recorder.local.kvs_http import ApiError, Handler, QuietServer, bad
 from siprec_recorder.local.kvs_store import (
     KvsStore,
     StoredFragment,
@@ -33,29 +31,6 @@ from siprec_recorder.local.kvs_store import (
     get_media_start,
     select_range,
 )
-
-MAX_REQUEST_BYTES = 1 << 20
-CHUNK = 64 * 1024
-PATHS = {
-    "/getDataEndpoint": "GetDataEndpoint",
-    "/createStream": "CreateStream",
-    "/describeStream": "DescribeStream",
-    "/listFragments": "ListFragments",
-    "/getMediaForFragmentList": "GetMediaForFragmentList",
-    "/getMedia": "GetMedia",
-}
-
-
-class ApiError(Exception):
-    """An error KVS answers with: HTTP status, error type header and a message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def _bad(message: str) -> ApiError:
-    return ApiError(400, "InvalidArgumentException", message)
 
 
 class KvsServer:
@@ -71,7 +46,7 @@ class KvsServer:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.missing_fragment = missing_fragment
         self._calls_lock = threading.Lock()
-        self._httpd = _QuietServer((host, port), _Handler)
+        self._httpd = QuietServer((host, port), Handler)
         self._httpd.daemon_threads = True
         self._httpd.kvs = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
@@ -161,7 +136,7 @@ class KvsServer:
     def _stream(self, params: dict[str, Any]) -> Stream:
         key = params.get("StreamARN") or params.get("StreamName")
         if not isinstance(key, str) or not key:
-            raise _bad("StreamName or StreamARN is required")
+            raise bad("StreamName or StreamARN is required")
         stream = self.store.stream(key)
         if stream is None:
             raise ApiError(404, "ResourceNotFoundException", "The requested stream is not found")
@@ -175,7 +150,7 @@ class KvsServer:
         if operation == "CreateStream":
             name = params.get("StreamName")
             if not isinstance(name, str) or not name or len(name) > 256:
-                raise _bad("StreamName is required")
+                raise bad("StreamName is required")
             if self.store.stream(name) is not None:
                 raise ApiError(400, "ResourceInUseException", "The stream already exists")
             return {"StreamARN": self.store.create_stream(name).arn}
@@ -194,12 +169,12 @@ class KvsServer:
             }
         if operation == "ListFragments":
             return self._list_fragments(params)
-        raise _bad("unsupported operation")
+        raise bad("unsupported operation")
 
     def _list_fragments(self, params: dict[str, Any]) -> dict[str, Any]:
         max_results = params.get("MaxResults", 1000)
         if not isinstance(max_results, int) or not 1 <= max_results <= 1000:
-            raise _bad("MaxResults must be 1..1000")
+            raise bad("MaxResults must be 1..1000")
         token = params.get("NextToken")
         kind: str
         if token is not None:
@@ -209,14 +184,14 @@ class KvsServer:
             stream = self._stream(params)
             selector = params.get("FragmentSelector")
             if not isinstance(selector, dict):
-                raise _bad("FragmentSelector is required without NextToken")
+                raise bad("FragmentSelector is required without NextToken")
             kind = str(selector.get("FragmentSelectorType"))
             rng = selector.get("TimestampRange")
             if kind not in ("PRODUCER_TIMESTAMP", "SERVER_TIMESTAMP") or not isinstance(rng, dict):
-                raise _bad("FragmentSelector is invalid")
+                raise bad("FragmentSelector is invalid")
             start, end = _ms(rng.get("StartTimestamp")), _ms(rng.get("EndTimestamp"))
             if start > end:
-                raise _bad("StartTimestamp is after EndTimestamp")
+                raise bad("StartTimestamp is after EndTimestamp")
             offset = 0
         matched = select_range(stream, kind, start, end)
         page = matched[offset : offset + max_results]
@@ -248,19 +223,19 @@ class KvsServer:
                 or not 1 <= len(numbers) <= 1000
                 or not all(isinstance(n, str) and n.isdigit() and len(n) <= 128 for n in numbers)
             ):
-                raise _bad("Fragments must be 1..1000 fragment numbers")
+                raise bad("Fragments must be 1..1000 fragment numbers")
             if self.missing_fragment == "404" and any(stream.find(n) is None for n in numbers):
                 raise ApiError(404, "ResourceNotFoundException", "Requested fragment not found")
             return self._fragment_list_body(stream, numbers)
         selector = params.get("StartSelector")
         if not isinstance(selector, dict):
-            raise _bad("StartSelector is required")
+            raise bad("StartSelector is required")
         try:
             start = get_media_start(stream, selector)
         except LookupError as exc:
             raise ApiError(404, "ResourceNotFoundException", str(exc)) from exc
         except ValueError as exc:
-            raise _bad(str(exc)) from exc
+            raise bad(str(exc)) from exc
         return self._get_media_body(stream, start)
 
     def _fragment_list_body(self, stream: Stream, numbers: list[str]) -> Iterator[bytes]:
@@ -304,7 +279,7 @@ def _attr(obj: Any, *names: str) -> Any:
 
 def _ms(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _bad("timestamps must be epoch seconds")
+        raise bad("timestamps must be epoch seconds")
     return round(value * 1000)
 
 
@@ -320,95 +295,7 @@ def _decode_token(token: Any) -> tuple[str, str, int, int, int]:
             raise ValueError("token fields")
         return arn, str(kind), int(start), int(end), offset
     except (ValueError, TypeError, binascii.Error) as exc:
-        raise _bad("NextToken is invalid") from exc
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """A cut response leaves a closed socket behind: that is the point, not an error."""
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "LocalKVS/1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return  # quiet: tests and the demo read their own output
-
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
-        kvs: KvsServer = self.server.kvs  # type: ignore[attr-defined]
-        operation = PATHS.get(self.path.split("?", 1)[0])
-        try:
-            params = self._read_json()
-            if operation is None:
-                raise ApiError(404, "UnknownOperationException", "unknown path")
-            kvs._record(operation, params)
-            faults = kvs.faults.take(operation)
-            cut = self._apply_faults(faults)
-            if operation in ("GetMediaForFragmentList", "GetMedia"):
-                self._send_media(kvs.media_chunks(operation, params), cut)
-            else:
-                self._send_json(200, kvs.op_json(operation, params))
-        except ApiError as err:
-            self._send_json(err.status, {"Message": err.message}, err.code)
-
-    def _read_json(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_REQUEST_BYTES:
-            self.close_connection = True
-            raise _bad("request body too large")
-        raw = self.rfile.read(length) if length else b"{}"
-        try:
-            params = json.loads(raw or b"{}")
-        except ValueError as exc:
-            raise _bad("request body is not JSON") from exc
-        if not isinstance(params, dict):
-            raise _bad("request body must be a JSON object")
-        return params
-
-    def _apply_faults(self, faults: list[Fault]) -> Fault | None:
-        cut = None
-        for fault in faults:
-            if fault.kind == "delay":
-                time.sleep(fault.seconds)
-            elif fault.kind == "throttle":
-                raise ApiError(400, "ClientLimitExceededException", "Rate exceeded (injected)")
-            elif fault.kind == "fail":
-                raise ApiError(fault.status, "InternalFailure", "Internal failure (injected)")
-            elif fault.kind == "cut":
-                cut = fault
-        return cut
-
-    def _send_json(self, status: int, body: dict[str, Any], error_type: str | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        if error_type:
-            self.send_header("x-amzn-ErrorType", f"{error_type}:")
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _send_media(self, chunks: Iterator[bytes], cut: Fault | None) -> None:
-        body = b"".join(chunks)  # archive is in memory; lets a cut know the body's length
-        limit = len(body) if cut is None else (cut.after_bytes or len(body) // 2)
-        self.send_response(200)
-        self.send_header("Content-Type", "video/webm")
-        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        for pos in range(0, min(limit, len(body)), CHUNK):
-            piece = body[pos : min(pos + CHUNK, limit)]
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-        if cut is not None:
-            self.wfile.flush()
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        self.wfile.write(b"0\r\n\r\n")
+        raise bad("NextToken is invalid") from exc
 
 
 def main(argv: list[str] | None = None) -> int:
