@@ -58,12 +58,14 @@ def recorder_deps(settings: Settings, metric: Any = None) -> RecorderDeps:
         object_lock_mode=settings.object_lock_mode,
         object_lock_days=settings.object_lock_days,
     )
+    # work files are temporary: encrypted like the recordings, never under Object Lock
+    work_store = S3Store(settings.bucket, client=store.client, kms_key_id=settings.sse_kms_key_id)
     deps = RecorderDeps(
         table=CallsTable(settings.calls_table, ttl_days=settings.call_ttl_days),
         queue=RecordingQueue(settings.queue_url),
         source=KvsSource(KvsMedia()),
         store=store,
-        work=lambda tid: S3WorkArea(store, f"{settings.prefix}work/{tid}/"),
+        work=lambda tid: S3WorkArea(work_store, f"{settings.prefix}work/{tid}/"),
         options=output_options(settings),
         announcer=EventAnnouncer(settings),
         agent_aor_pattern=settings.agent_aor_pattern,
