@@ -105,6 +105,8 @@ def stream_owner(
 ) -> tuple[Participant | None, list[str]]:
     """The participant that sends the stream Chime reports as `mediaLabel`/`mediaIndex`."""
     notes: list[str] = []
+    if media_label is not None and not isinstance(media_label, str):
+        media_label = str(media_label)  # a label that came through JSON as a number
     stream = _find_stream(meta, media_label, media_index, notes)
     if stream is None:
         return None, notes

@@ -82,8 +82,7 @@ class _SessionBuilder:
 class _Walker:
     """One pass over the document's top-level elements, collecting builders in order."""
 
-    def __init__(self, root_ns: str) -> None:
-        self.root_ns = root_ns
+    def __init__(self) -> None:
         self.data_mode: str | None = None
         self.sessions: dict[str, _SessionBuilder] = {}
         self.participants: dict[str, _PartBuilder] = {}
@@ -321,7 +320,7 @@ def metadata_from_xml(
     fmt = _detect_format(root, notes)
     if len(root) == 0:
         raise MetadataError("metadata root has no child elements (tags stripped or empty)")
-    walker = _Walker(split_tag(root.tag)[0])
+    walker = _Walker()
     walker.walk(root)
     for what, count in (
         ("participants", len(walker.participants)),
