@@ -11,80 +11,22 @@ from __future__ import annotations
 
 import base64
 import random
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from siprec_recorder.media.pcm import Int16Array
-from siprec_recorder.media.writer import FragmentInfo, KvsStreamWriter
 from siprec_recorder.simulate import audio
 from siprec_recorder.simulate import events as ev
+from siprec_recorder.simulate.model import SimulatedCall, SimulatedLeg
 from siprec_recorder.simulate.siprec_xml import Party, recording_xml
+from siprec_recorder.simulate.streams import build_leg, round_ms
 
-FRAME_MS = 20
-FRAGMENT_MS = 2000
-SAMPLES_PER_MS = audio.SAMPLE_RATE // 1000
 DEFAULT_START_MS = 1_764_139_200_000  # 2025-11-26T06:40:00Z; + seed hours
-ACCOUNT = "123456789012"
-REUSE_GAP_MS = 1000  # the stream's previous/next call ends/starts this close to ours
-REUSE_SPAN_MS = 8000
-
-
-@dataclass
-class SimulatedLeg:
-    """One recorded stream of the call and exactly what was sent on it."""
-
-    label: str
-    participant_id: str
-    aor: str
-    name: str
-    role: str
-    is_caller: bool
-    stream_arn: str
-    media_index: int
-    start_ms: int
-    pcm: Int16Array  # exact source PCM from start_ms; gaps are zeros at their wall-clock place
-    fragments: list[tuple[FragmentInfo, bytes]]  # everything on the stream, in order
-    end_ms: int = 0
-    first_fragment: str = ""  # this call's first fragment (startFragmentNumber)
-    last_fragment: str = ""  # this call's last fragment (currentFragmentNumber)
-    gaps_ms: list[tuple[int, int]] = field(default_factory=list)  # [start, end) wall clock
-
-    @property
-    def stream_name(self) -> str:
-        return self.stream_arn.split("/")[1]
-
-    @property
-    def own_fragments(self) -> list[tuple[FragmentInfo, bytes]]:
-        """The fragments of this call only (not other calls' on a reused stream)."""
-        lo, hi = int(self.first_fragment), int(self.last_fragment)
-        return [(i, d) for i, d in self.fragments if lo <= int(i.number) <= hi]
-
-
-@dataclass
-class SimulatedCall:
-    """The whole call: ids, legs (only those whose media arrived) and events in delivery order."""
-
-    transaction_id: str
-    call_id: str
-    voice_connector_id: str
-    conversation_id: str
-    start_ms: int
-    end_ms: int
-    legs: list[SimulatedLeg]
-    events: list[dict[str, Any]]
-    siprec_metadata: str = ""
-    updated_metadata: str = ""
-    missing_labels: list[str] = field(default_factory=list)
+__all__ = ["SimulatedCall", "SimulatedLeg", "ingest", "simulate_call"]
 
 
 def _b64id(rng: random.Random) -> str:
     return base64.b64encode(rng.getrandbits(128).to_bytes(16, "big")).decode()
-
-
-def _round(ms: float) -> int:
-    return int(round(ms / FRAME_MS)) * FRAME_MS
 
 
 def _vcid(rng: random.Random) -> str:
@@ -105,13 +47,13 @@ def simulate_call(
     """Simulate one two-party SIPREC call (see the module docstring)."""
     if not 2 <= duration_s <= 4 * 3600:
         raise ValueError("duration_s must be 2 s .. 4 h")
-    duration_ms = _round(duration_s * 1000)
-    late_ms = _round(late_join_s * 1000)
+    duration_ms = round_ms(duration_s * 1000)
+    late_ms = round_ms(late_join_s * 1000)
     if not 0 <= late_ms < duration_ms - 1000:
         raise ValueError("late_join_s must leave at least 1 s of the call")
     rng = random.Random(seed)  # noqa: S311 - test data
     nprng = np.random.default_rng(seed)
-    start = _round(DEFAULT_START_MS + seed * 3_600_000 if start_ms is None else start_ms)
+    start = round_ms(DEFAULT_START_MS + seed * 3_600_000 if start_ms is None else start_ms)
     end = start + duration_ms
     vcid = _vcid(rng)
     ids = {
@@ -128,7 +70,7 @@ def simulate_call(
     agent_user = f"agent.{rng.getrandbits(16):04x}"
     sip_call_id = f"{rng.getrandbits(128):032x}@198.51.100.10"
     start_iso = ev.iso_ms(start - 600)
-    update_ms = _round(start + duration_ms * 0.55) if updated else None
+    update_ms = round_ms(start + duration_ms * 0.55) if updated else None
 
     customer = Party(
         pids[0],
@@ -190,7 +132,7 @@ def simulate_call(
         if missing_leg and label == "2":
             missing.append(label)
             continue
-        leg = _leg(
+        leg = build_leg(
             rng,
             nprng,
             ids,
@@ -284,126 +226,6 @@ def simulate_call(
         updated_metadata=updated_metadata,
         missing_labels=missing,
     )
-
-
-def _leg(
-    rng: random.Random,
-    nprng: np.random.Generator,
-    ids: dict[str, str],
-    vcid: str,
-    label: str,
-    party: Party,
-    role: str,
-    is_caller: bool,
-    media_index: int,
-    leg_start: int,
-    end: int,
-    *,
-    turns: list[tuple[int, float, float]],
-    start: int,
-    gaps: bool,
-    reused: bool,
-    update_ms: int | None,
-) -> SimulatedLeg:
-    creation_ms = start - rng.randint(3_600_000, 30 * 86_400_000)
-    name = f"ChimeVoiceConnector-{vcid}-{ev.rand_uuid(rng)}"
-    arn = f"arn:aws:kinesisvideo:us-east-1:{ACCOUNT}:stream/{name}/{creation_ms}"
-    n = (end - leg_start) * SAMPLES_PER_MS
-    party_index = 0 if role == "customer" else 1
-    offset_s = (leg_start - start) / 1000
-    spans = [(s - offset_s, e - offset_s) for p, s, e in turns if p == party_index]
-    voice = audio.CUSTOMER if role == "customer" else audio.AGENT
-    signal = audio.speak(voice, spans, n, nprng)
-    if update_ms is not None and role == "agent":  # the second agent sounds different
-        cut = (update_ms - leg_start) * SAMPLES_PER_MS
-        later = [(max(s, cut / audio.SAMPLE_RATE), e) for s, e in spans if e * 8000 > cut]
-        second = audio.Voice(f0_hz=165.0, f0_spread=0.1, syllables_per_s=4.4, peak=0.28)
-        signal[cut:] = audio.speak(second, later, n, nprng)[cut:]
-    pcm = audio.to_pcm(signal, nprng)
-    gap_list: list[tuple[int, int]] = []
-    if gaps:
-        length = _round(min(3300, (end - leg_start) / 4))
-        at = _round(leg_start + (end - leg_start) * (0.3 if role == "customer" else 0.6))
-        gap_list.append((at, at + length))
-        pcm[(at - leg_start) * SAMPLES_PER_MS : (at + length - leg_start) * SAMPLES_PER_MS] = 0
-    tags = {
-        "TransactionId": ids["transaction_id"],
-        "CallId": ids["call_id"],
-        "VoiceConnectorId": vcid,
-    }
-    writer = KvsStreamWriter(
-        track_name="AUDIO",
-        producer_tags=tags,
-        first_fragment_number=91343852333181432392682062607743920146540000000
-        + rng.getrandbits(60) * 10**6,
-    )
-    fragments: list[tuple[FragmentInfo, bytes]] = []
-    if reused:
-        fragments += _other_call(writer, rng, nprng, vcid, leg_start - REUSE_GAP_MS - REUSE_SPAN_MS)
-    own_start = len(fragments)
-    for piece_start, piece_end in _pieces(leg_start, end, gap_list):
-        a, b = (piece_start - leg_start) * SAMPLES_PER_MS, (piece_end - leg_start) * SAMPLES_PER_MS
-        fragments.append(writer.fragment(piece_start, pcm[a:b], producer_tags=tags))
-    own = fragments[own_start:]
-    if reused:
-        fragments += _other_call(writer, rng, nprng, vcid, end + REUSE_GAP_MS)
-    return SimulatedLeg(
-        label=label,
-        participant_id=party.participant_id,
-        aor=party.aor,
-        name=party.name,
-        role=role,
-        is_caller=is_caller,
-        stream_arn=arn,
-        media_index=media_index,
-        start_ms=leg_start,
-        pcm=pcm,
-        fragments=fragments,
-        end_ms=end,
-        first_fragment=own[0][0].number,
-        last_fragment=own[-1][0].number,
-        gaps_ms=gap_list,
-    )
-
-
-def _pieces(start: int, end: int, gaps: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Fragment spans: every FRAGMENT_MS from start, minus the spans where media stopped."""
-    out: list[tuple[int, int]] = []
-    for t in range(start, end, FRAGMENT_MS):
-        parts = [(t, min(t + FRAGMENT_MS, end))]
-        for g0, g1 in gaps:
-            parts = [
-                piece
-                for a, b in parts
-                for piece in ((a, min(b, g0)), (max(a, g1), b))
-                if piece[1] > piece[0]
-            ]
-        out += parts
-    return out
-
-
-def _other_call(
-    writer: KvsStreamWriter,
-    rng: random.Random,
-    nprng: np.random.Generator,
-    vcid: str,
-    at_ms: int,
-) -> list[tuple[FragmentInfo, bytes]]:
-    """Fragments of another call on the same stream (another TransactionId), REUSE_SPAN_MS long."""
-    tags = {
-        "TransactionId": ev.rand_uuid(rng),
-        "CallId": ev.rand_uuid(rng),
-        "VoiceConnectorId": vcid,
-    }
-    n = REUSE_SPAN_MS * SAMPLES_PER_MS
-    pcm = audio.to_pcm(
-        audio.speak(audio.CUSTOMER, [(0.2, REUSE_SPAN_MS / 1000 - 0.2)], n, nprng), nprng
-    )
-    step = FRAGMENT_MS * SAMPLES_PER_MS
-    return [
-        writer.fragment(at_ms + k * FRAGMENT_MS, pcm[k * step : (k + 1) * step], producer_tags=tags)
-        for k in range(REUSE_SPAN_MS // FRAGMENT_MS)
-    ]
 
 
 def ingest(call: SimulatedCall, kvs_server: Any) -> None:
