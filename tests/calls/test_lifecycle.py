@@ -233,3 +233,52 @@ def test_retry_stuck_is_bounded() -> None:
 def test_serialisation_round_trip() -> None:
     call, _ = run(siprec_call_events(True))
     assert Call.from_dict(call.to_dict()) == call
+
+
+# A hand-written RFC 7865 partial update: a third participant joins and sends stream label 3.
+PARTIAL_ADDS_LABEL_3 = """<?xml version="1.0" encoding="UTF-8"?>
+<recording xmlns="urn:ietf:params:xml:ns:recording:1">
+<datamode>partial</datamode>
+<participant participant_id="cDNwYXJ0aWNpcGFudA==">
+<nameID aor="sip:7302@35.162.237.204"></nameID>
+</participant>
+<stream stream_id="c3RyZWFtLXRocmVl" session_id="kQNhKFdEEeeJ9tD/VsPGWA==">
+<label>3</label>
+</stream>
+<participantstreamassoc participant_id="cDNwYXJ0aWNpcGFudA==">
+<send>c3RyZWFtLXRocmVl</send>
+</participantstreamassoc>
+</recording>
+"""
+ARN_C = ARN_B.replace("/1680731931114", "/1680731939999")
+
+
+def test_partial_update_adds_an_expected_leg() -> None:
+    base = siprec_call_events(True)
+    update = parse_event(
+        event("UPDATED", xml=PARTIAL_ADDS_LABEL_3, time="2023-04-05T22:14:05Z", event_id="u-3")
+    )
+    call, enq = run([base[0], base[1], update, base[3], base[4]])
+    assert enq == [] and call.status == CallStatus.ENDED
+    assert call.metadata[-1].complete is False
+    assert lc.expected_labels(call) == {"1", "2", "3"}
+    assert lc.missing_labels(call) == {"3"}
+    call, effects = lc.apply_event(
+        call, parse_event(event("STARTED", arn=ARN_C, label="3", event_id="s-c"))
+    )
+    assert effects == []
+    call, effects = lc.apply_event(
+        call, parse_event(event("ENDED", arn=ARN_C, label="3", event_id="e-c"))
+    )
+    assert [e.attempt for e in effects] == [1] and call.status == CallStatus.QUEUED
+
+
+def test_partial_update_sorted_before_the_complete_snapshot_still_counts() -> None:
+    # event times have 1 s resolution: an update may sort first; its label must not be lost
+    base = siprec_call_events(True)
+    update = parse_event(
+        event("UPDATED", xml=PARTIAL_ADDS_LABEL_3, time="2023-04-05T22:14:01Z", event_id="u-0")
+    )
+    call, enq = run([update, *base])
+    assert enq == [] and call.status == CallStatus.ENDED
+    assert lc.expected_labels(call) == {"1", "2", "3"}

@@ -5,8 +5,9 @@ Rules (why the state is right whatever order EventBridge delivers in):
 - stream fields from a STARTED event win, ENDED/FAILED only fill gaps (end fields excepted), and
   a stream's status only moves forward (STARTED < ENDED < FAILED), so ENDED-before-STARTED merges;
 - metadata snapshots are deduplicated by body and ordered by (event time, event id);
-- the call is ready when every expected stream has ENDED; expected = the SIPREC stream labels that
-  some participant sends, else every stream seen (each seen STARTED, so no metadata was missed);
+- the call is ready when every expected stream has ENDED; expected = every SIPREC stream label
+  some participant sends in any snapshot (a union: order-free, nothing announced is forgotten),
+  else every stream seen (each seen STARTED, so no metadata was missed);
 - ready -> QUEUED plus one EnqueueRecording; the store writes the status change before the effect
   runs, so the status transition is the guard against a second job;
 - terminal states (RECORDED, RECORDED_ONE_WAY, FAILED) are final.
@@ -186,14 +187,15 @@ def _add_snapshot(
 
 
 def expected_labels(call: Call) -> frozenset[str] | None:
-    """Labels of the latest complete snapshot plus later partial ones; None without metadata."""
-    snaps = [m for m in call.metadata if m.labels is not None]
-    completes = [m for m in snaps if m.complete]
-    base = completes[-1] if completes else None
-    labels: set[str] = set(base.labels or ()) if base else set()
-    for m in snaps:
-        if not m.complete and (base is None or m.sort_key() > base.sort_key()):
-            labels.update(m.labels or ())
+    """Every label any snapshot says someone sends; None without readable metadata.
+
+    A union, not "latest complete + later partials": event times have one-second resolution,
+    so a re-INVITE's update can sort before the INVITE's snapshot, and a label once announced
+    must not be forgotten (a leg that never streams is handled by the sweeper's grace period).
+    """
+    labels: set[str] = set()
+    for m in call.metadata:
+        labels.update(m.labels or ())
     return frozenset(labels) or None
 
 
