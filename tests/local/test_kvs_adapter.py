@@ -154,3 +154,17 @@ def test_endpoint_from_environment(
     leg = small_call.legs[0]
     got = KvsMedia(region="us-east-1").list_fragments(leg.stream_arn, leg.start_ms, leg.end_ms)
     assert len(got) > 0
+
+
+def test_endless_pagination_is_refused(kvs: KvsServer, small_call: SimulatedCall) -> None:
+    leg = small_call.legs[0]
+    media = _media(kvs, [])
+    page = {"Fragments": [], "NextToken": "c2FtZQ=="}  # the same token again and again
+
+    class Looping:
+        def list_fragments(self, **_: object) -> dict[str, object]:
+            return page
+
+    media._data_client = lambda *_: Looping()  # type: ignore[method-assign]  # a broken KVS
+    with pytest.raises(KvsServiceError, match="pagination"):
+        media.list_fragments(leg.stream_arn, leg.start_ms, leg.end_ms)

@@ -46,6 +46,7 @@ RETRYABLE_CODES = frozenset(
 #: the endpoint we cached may be stale: fetch a new one, then retry
 ENDPOINT_CODES = frozenset({"InvalidEndpointException"})
 MAX_BATCH = 1000
+MAX_PAGES = 10_000  # 10 M fragments: far beyond any call; a loop guard, not a limit
 READ_CHUNK = 64 * 1024
 
 
@@ -120,6 +121,7 @@ class KvsMedia:
         }
         found: dict[str, Fragment] = {}
         token: str | None = None
+        seen_tokens: set[str] = set()
         while True:
             kwargs: dict[str, Any] = {"StreamARN": stream_arn, "MaxResults": 1000}
             if token:
@@ -135,6 +137,9 @@ class KvsMedia:
             token = page.get("NextToken")
             if not token:
                 break
+            if token in seen_tokens or len(seen_tokens) >= MAX_PAGES:
+                raise KvsServiceError("ListFragments pagination does not end")
+            seen_tokens.add(token)
         return sorted(found.values(), key=lambda f: int(f.number))
 
     def iter_media(
