@@ -26,7 +26,6 @@ NAMES = {
     "AWS::AccountId": "111122223333",
     "RecordingsBucket.Arn": "arn:aws:s3:::rec-bucket",
     "RecordingsPrefix": "recordings/",
-    "QuarantinePrefix": "quarantine/",
     "RecordingsKey.Arn": "arn:aws:kms:us-east-1:111122223333:key/rec",
     "SigningKey.Arn": "arn:aws:kms:us-east-1:111122223333:key/sign",
     "CallsTable.Arn": "arn:aws:dynamodb:us-east-1:111122223333:table/calls",
@@ -101,7 +100,10 @@ def test_kvs_actions_only_on_chime_voice_connector_streams() -> None:
         ("s3:PutObjectTagging", "recordings/2026/11/26/tx/manifest.json", True),
         ("s3:GetObject", "recordings/2026/11/26/tx/manifest.json", True),
         ("s3:PutObjectRetention", "recordings/2026/11/26/tx/caller.wav", True),
-        ("s3:PutObject", "quarantine/tx/raw.json", True),
+        ("s3:PutObject", "recordings/2026/11/26/tx/quarantine/stream/1.mkv", True),
+        ("s3:PutObject", "recordings/work/tx/checkpoint.json", True),
+        ("s3:AbortMultipartUpload", "recordings/2026/11/26/tx/caller.wav", True),
+        ("s3:PutObject", "quarantine/tx/raw.json", False),
         ("s3:PutObject", "other/tx/caller.wav", False),
         ("s3:PutObject", "recordingsX/caller.wav", False),
         ("s3:DeleteObject", "recordings/2026/11/26/tx/caller.wav", False),
@@ -124,16 +126,10 @@ def test_s3_statements_name_the_prefixes_and_list_is_prefix_conditioned() -> Non
         assert rid == "RecorderRole", f"{rid} should not touch the bucket"
         if s3 == ["s3:ListBucket"]:
             prefixes = stmt["Condition"]["StringLike"]["s3:prefix"]
-            assert {p["Fn::Sub"] for p in prefixes} == {
-                "${RecordingsPrefix}*",
-                "${QuarantinePrefix}*",
-            }
+            assert prefixes == {"Fn::Sub": "${RecordingsPrefix}*"}
             continue
         subs = {r["Fn::Sub"] for r in as_list(stmt["Resource"])}
-        assert subs == {
-            "${RecordingsBucket.Arn}/${RecordingsPrefix}*",
-            "${RecordingsBucket.Arn}/${QuarantinePrefix}*",
-        }
+        assert subs == {"${RecordingsBucket.Arn}/${RecordingsPrefix}*"}
 
 
 def test_object_lock_retention_and_kms_grants_follow_their_parameters() -> None:
@@ -167,7 +163,8 @@ def test_object_lock_retention_and_kms_grants_follow_their_parameters() -> None:
         ("StreamStatusRole", "events:PutEvents", BUS + "default", False),
         ("StreamStatusRole", "sqs:SendMessage", NAMES["RecordingQueue.Arn"], True),
         ("SweeperRole", "sqs:SendMessage", NAMES["RecordingQueue.Arn"], True),
-        ("RecorderRole", "sqs:SendMessage", NAMES["RecordingQueue.Arn"], False),
+        ("RecorderRole", "sqs:SendMessage", NAMES["RecordingQueue.Arn"], True),
+        ("RecorderRole", "sqs:SendMessage", NAMES["EventDLQ.Arn"], False),
         ("RecorderRole", "sqs:ReceiveMessage", NAMES["RecordingQueue.Arn"], True),
         ("RecorderRole", "sqs:DeleteMessage", NAMES["RecordingQueue.Arn"], True),
         ("StreamStatusRole", "sqs:ReceiveMessage", NAMES["RecordingQueue.Arn"], False),

@@ -6,6 +6,7 @@ from typing import Any
 
 import siprec_recorder.config as config
 
+from tests.conftest import REPO_ROOT
 from tests.infra.tpl import branches, props, resources, template
 
 ENV_NAMES_FROM_BRIEF = {
@@ -101,6 +102,10 @@ def test_lifecycle_archives_and_expires_by_parameter() -> None:
     expire = next(r for r in concrete if r["Id"] == "expire")
     assert expire["ExpirationInDays"] == {"Ref": "ExpireAfterDays"}
     assert {r["Fn::If"][0] for r in rules if "Fn::If" in r} == {"HasArchive", "HasExpiry"}
+    # The Recorder's checkpoint files expire by lifecycle (it has no s3:DeleteObject).
+    work = next(r for r in concrete if r["Id"] == "expire-work-files")
+    assert work["Prefix"] == {"Fn::Sub": "${RecordingsPrefix}work/"}
+    assert work["ExpirationInDays"] == {"Ref": "WorkFilesExpireDays"}
 
 
 def test_calls_table_keys_index_ttl_pitr_and_sse() -> None:
@@ -217,8 +222,18 @@ def test_environment_names_match_config_and_the_brief() -> None:
     assert from_config <= set(env), from_config - set(env)
     assert set(env) == ENV_NAMES_FROM_BRIEF
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "SiprecRecorder"
-    for fn in resources("AWS::Serverless::Function").values():
-        assert "Environment" not in fn["Properties"], "one environment for all, in Globals"
+    # One environment for all in Globals; the Recorder adds the one name its handler reads.
+    fn_env = {
+        fid: fn["Properties"].get("Environment", {}).get("Variables", {})
+        for fid, fn in resources("AWS::Serverless::Function").items()
+    }
+    assert fn_env == {
+        "StreamStatusFunction": {},
+        "RecorderFunction": {"RECORDER_MAX_RECEIVES": {"Ref": "RecordingMaxReceiveCount"}},
+        "SweeperFunction": {},
+    }
+    handler = (REPO_ROOT / "functions" / "recorder" / "app.py").read_text(encoding="utf-8")
+    assert '"RECORDER_MAX_RECEIVES"' in handler
 
 
 def test_alarms_cover_dlqs_function_errors_and_custom_metrics() -> None:
