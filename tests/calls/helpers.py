@@ -70,7 +70,6 @@ def event(
         d["startFragmentNumber"] = "91343852333181437344442219794598596340754947404"
     if status == "STARTED":
         d["mediaType"] = "audio/L16"
-        d["isCaller"] = arn == ARN_A
         d["inviteHeaders"] = dict(INVITE_HEADERS)
     if status == "ENDED":
         d["endTime"] = "2023-04-05T22:14:17.788Z"

@@ -21,8 +21,8 @@ CISCO = corpus_xml("cisco_1")
 
 def siprec_call_events(ended_has_sdp: bool) -> list[StreamingStatusEvent]:
     """A 2-leg SIPREC call: STARTED x2 (with metadata), one UPDATED, ENDED x2."""
-    sdp_a: dict[str, Any] = {"label": "1", "index": 0}
-    sdp_b: dict[str, Any] = {"label": "2", "index": 1}
+    sdp_a: dict[str, Any] = {"label": "1", "index": 0, "isCaller": True}
+    sdp_b: dict[str, Any] = {"label": "2", "index": 1, "isCaller": False}
     return [
         parse_event(event("STARTED", arn=ARN_A, xml=CISCO, event_id="s-a", **sdp_a)),
         parse_event(event("STARTED", arn=ARN_B, xml=CISCO, event_id="s-b", **sdp_b)),
@@ -89,6 +89,32 @@ def test_every_order_gives_one_enqueue_after_both_ended_and_the_same_state(
     assert {"e-a", "e-b"} <= before  # never a recording before both legs ended
     assert call.status == CallStatus.QUEUED and call.attempt == 1
     assert call.to_dict() == REFERENCE[ended_has_sdp]
+
+
+def pstn_call_events() -> list[StreamingStatusEvent]:
+    """A 2-leg call without SIPREC metadata: Chime marks the caller's stream isCaller=true."""
+    return [
+        parse_event(event("STARTED", arn=ARN_A, event_id="s-a", isCaller=True)),
+        parse_event(event("STARTED", arn=ARN_B, event_id="s-b", isCaller=False)),
+        parse_event(event("ENDED", arn=ARN_A, event_id="e-a")),
+        parse_event(event("ENDED", arn=ARN_B, event_id="e-b")),
+    ]
+
+
+@settings(max_examples=30, deadline=None)
+@given(order=st.permutations(range(4)))
+def test_without_metadata_every_order_waits_for_both_sides(order: list[int]) -> None:
+    base = pstn_call_events()
+    seq = [base[i] for i in order]
+    call, enqueued_at = run(seq)
+    assert enqueued_at == [3]  # only the last event completes the call
+    assert call.status == CallStatus.QUEUED
+
+
+def test_without_metadata_a_lone_side_waits_for_the_sweeper() -> None:
+    base = pstn_call_events()
+    call, enq = run([base[0], base[2]])
+    assert enq == [] and call.status == CallStatus.ENDED
 
 
 def test_reference_state_merges_everything() -> None:

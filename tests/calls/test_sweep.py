@@ -157,3 +157,13 @@ def test_two_legs_one_quiet_one_live_waits(aws: Aws) -> None:
     clock.at = now
     report = run_sweep(table, queue, probe, POLICY, now)
     assert report.ended_by_probe == [] and jobs(aws) == []
+
+
+def test_lone_side_without_metadata_is_enqueued_after_the_grace_period(aws: Aws) -> None:
+    table, queue, clock = setup(aws)
+    table.apply_event(parse_event(event("STARTED", arn=ARN_A, isCaller=True)))
+    table.apply_event(parse_event(event("ENDED", arn=ARN_A, isCaller=True)))
+    clock.at = T0 + timedelta(minutes=6)
+    report = run_sweep(table, queue, Probe({}), POLICY, clock.at)
+    assert report.missing_stream == [TXN]
+    assert jobs(aws) == [{"transaction_id": TXN, "attempt": 1}]

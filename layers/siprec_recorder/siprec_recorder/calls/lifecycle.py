@@ -7,7 +7,8 @@ Rules (why the state is right whatever order EventBridge delivers in):
 - metadata snapshots are deduplicated by body and ordered by (event time, event id);
 - the call is ready when every expected stream has ENDED; expected = every SIPREC stream label
   some participant sends in any snapshot (a union: order-free, nothing announced is forgotten),
-  else every stream seen (each seen STARTED, so no metadata was missed);
+  else every stream seen (each seen STARTED, so no metadata was missed) and, when Chime says
+  which side a stream is (isCaller), both sides;
 - ready -> QUEUED plus one EnqueueRecording; the store writes the status change before the effect
   runs, so the status transition is the guard against a second job;
 - terminal states (RECORDED, RECORDED_ONE_WAY, FAILED) are final.
@@ -218,7 +219,12 @@ def is_ready(call: Call) -> bool:
         return False
     if expected_labels(call):
         return not missing_labels(call)
-    return all(STREAM_STARTED in s.seen for s in call.streams)
+    if not all(STREAM_STARTED in s.seen for s in call.streams):
+        return False
+    # no metadata: Chime streams both sides of a call; with only the caller (or only the callee)
+    # seen, the other leg is still expected (the sweeper's grace period ends the wait)
+    sides = {s.is_caller for s in call.streams if s.is_caller is not None}
+    return len(sides) != 1
 
 
 def advance(call: Call) -> Transition:
