@@ -60,8 +60,11 @@ def test_kvs_stream_identical_and_fast_path_is_used(tmp_path: Path) -> None:
     for chunk in (1000, 65536, 1 << 20):
         general, fast = both(path, chunk)
         assert general == fast
-    runs = [e for e in MkvReader(fast=True).feed(path.read_bytes()) if isinstance(e, FrameRun)]
+    reader = MkvReader(fast=True)
+    events = reader.feed(path.read_bytes()) + reader.end()
+    runs = [e for e in events if isinstance(e, FrameRun)]
     assert len(runs) == 20 and all(len(r.times_ns) == 100 for r in runs)
+    assert reader._template is not None  # whole fragments were taken from the template
 
 
 def test_env_switch_selects_the_path(monkeypatch: pytest.MonkeyPatch) -> None:

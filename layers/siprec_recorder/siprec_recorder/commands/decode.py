@@ -44,42 +44,55 @@ def wav_name(name: str | None, number: int, taken: set[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Decode, write the WAVs, print the JSON summary."""
+    """Decode straight into the WAV files, print the JSON summary."""
+    from siprec_recorder.media.codecs import AudioFormat
     from siprec_recorder.media.decode import CallFilter, decode_file
-    from siprec_recorder.media.wav import write_wav
+    from siprec_recorder.media.events import TrackEntry
+    from siprec_recorder.media.wav import WavSpool
 
     call_filter = None
     if args.transaction_id or args.call_id or args.contact_id:
         call_filter = CallFilter(args.transaction_id, args.call_id, args.contact_id)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    result = decode_file(
-        args.file, call_filter=call_filter, spool_dir=out, fast=False if args.general else None
-    )
+    taken: set[str] = set()
+    spools: list[WavSpool] = []
+
+    def wav_spool(entry: TrackEntry, fmt: AudioFormat) -> WavSpool:
+        spool = WavSpool(fmt.sample_rate, out / wav_name(entry.name, entry.number, taken))
+        spools.append(spool)
+        return spool
+
     try:
-        taken: set[str] = set()
-        tracks = []
-        for t in result.tracks:
-            item: dict[str, Any] = {
-                "number": t.number,
-                "name": t.name,
-                "codec": t.codec,
-                "sample_rate": t.sample_rate,
-                "channels": t.channels,
-                "frames": t.frames,
-                "samples": t.samples,
-                "gaps": t.gaps,
-                "gap_ms": t.gap_ms,
-                "overlaps": t.overlaps,
-                "overlap_ms": t.overlap_ms,
-            }
-            if t.pcm is not None:
-                path = out / wav_name(t.name, t.number, taken)
-                write_wav(t.pcm, path)
-                item["wav"] = str(path)
-            tracks.append(item)
-    finally:
-        result.close()
+        result = decode_file(
+            args.file,
+            call_filter=call_filter,
+            fast=False if args.general else None,
+            spool_factory=wav_spool,
+        )
+    except BaseException:
+        for spool in spools:
+            spool.discard()
+        raise
+    result.close()  # writes the WAV headers
+    tracks = []
+    for t in result.tracks:
+        item: dict[str, Any] = {
+            "number": t.number,
+            "name": t.name,
+            "codec": t.codec,
+            "sample_rate": t.sample_rate,
+            "channels": t.channels,
+            "frames": t.frames,
+            "samples": t.samples,
+            "gaps": t.gaps,
+            "gap_ms": t.gap_ms,
+            "overlaps": t.overlaps,
+            "overlap_ms": t.overlap_ms,
+        }
+        if t.pcm is not None:
+            item["wav"] = str(t.pcm.path)
+        tracks.append(item)
     summary = {
         "fragments": result.fragments,
         "skipped_fragments": result.skipped_fragments,

@@ -12,11 +12,16 @@ of input). Info, Tracks, Tags, BlockGroup and the EBML header are small and read
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from siprec_recorder.errors import KvsServiceError, MediaError
 from siprec_recorder.media import ebml as e
 from siprec_recorder.media import units
 from siprec_recorder.media.blocks import parse_block
 from siprec_recorder.media.codecs import AudioFormat, audio_format
+
+if TYPE_CHECKING:
+    from siprec_recorder.media.template import Template
 from siprec_recorder.media.events import (
     FragmentEnded,
     FragmentStarted,
@@ -91,6 +96,8 @@ class MkvReader:
         self._tracks: dict[int, _TrackTiming] = {}
         self._last_tracks: tuple[bytes, list[TrackEntry]] | None = None
         self._fast = fast
+        self._template: Template | None = None
+        self._template_backoff = 0
         self._done = False
 
     # --- public API ------------------------------------------------------------------------
@@ -106,7 +113,7 @@ class MkvReader:
         """End of input: closes open elements, or reports Truncated(offset) if cut mid-element."""
         if self._done:
             return []
-        out = self._parse()
+        out = self._parse(final=True)
         self._done = True
         cut = self._skip or self._pos < len(self._buf)
         if cut or any(end is not None for _, end, _ in self._stack):
@@ -125,7 +132,7 @@ class MkvReader:
 
     # --- main loop -------------------------------------------------------------------------
 
-    def _parse(self) -> list[MkvEvent]:
+    def _parse(self, final: bool = False) -> list[MkvEvent]:
         out: list[MkvEvent] = []
         buf = self._buf
         n = len(buf)
@@ -167,6 +174,15 @@ class MkvReader:
             if eid == e.EBML:
                 if stack:
                     raise MediaError(f"EBML header inside a sized element at offset {off}")
+                if self._fast:
+                    from siprec_recorder.media.template import WAIT, take_fragment
+
+                    after = take_fragment(self, buf, pos, n, final, out)
+                    if after == WAIT:
+                        break
+                    if after is not None:
+                        pos = after
+                        continue
                 body = self._whole(buf, pos, hl, size, n, MAX_HEADER, "EBML header")
                 if body is None:
                     break
