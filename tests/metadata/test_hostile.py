@@ -217,3 +217,11 @@ def test_too_many_participants() -> None:
     message, seconds = refused(doc)
     assert "601 participants" in message
     assert seconds < 0.1
+
+
+def test_repair_of_raw_lt_in_an_attribute_value() -> None:
+    doc = GOOD.format(name="n").replace('aor="sip:a@b"', 'aor="Bob <sip:b@host>"')
+    meta = parse_metadata(doc)
+    assert meta.participants[0].aor == "Bob <sip:b@host>"
+    assert meta.participants[0].sends == ("1",)
+    assert any("stray '<'" in w for w in meta.warnings)

@@ -138,9 +138,33 @@ def repair(text: str) -> tuple[str, list[str]]:
     """
     if "<!--" in text or "<![CDATA[" in text:
         return _repair_slow(text)
-    fixed, lt = _STRAY_LT.subn("&lt;", text)
+    fixed, in_attrs = _escape_lt_in_attributes(text)
+    fixed, lt = _STRAY_LT.subn("&lt;", fixed)
     fixed, amp = _STRAY_AMP.subn("&amp;", fixed)
-    return fixed, _repair_notes(amp, lt)
+    return fixed, _repair_notes(amp, lt + in_attrs)
+
+
+# A start tag whose quoted attribute values may hold a raw '<' (aor="<sip:...>").
+_TAG_LOOSE = re.compile(r"<" + _NAME + r"(?:\s+" + _NAME + r"\s*=\s*(?:\"[^\"]*\"|'[^']*'))+\s*/?>")
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
+
+
+def _escape_lt_in_attributes(text: str) -> tuple[str, int]:
+    """Escape '<' inside attribute values of start tags (only where there is one)."""
+    count = 0
+
+    def fix_value(match: re.Match[str]) -> str:
+        nonlocal count
+        count += match.group(0).count("<")
+        return match.group(0).replace("<", "&lt;")
+
+    def fix_tag(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        return _QUOTED.sub(fix_value, tag) if "<" in tag[1:] else tag
+
+    if "=" not in text:
+        return text, 0
+    return _TAG_LOOSE.sub(fix_tag, text), count
 
 
 def _repair_notes(amp: int, lt: int) -> list[str]:
