@@ -163,3 +163,16 @@ def test_report_prints_fixes_only_for_problems() -> None:
     ]
     assert exit_status(findings) == 1
     assert exit_status([]) == 1  # nothing checked is not a clean bill of health
+
+
+def test_doctor_reads_outputs_the_template_really_has() -> None:
+    from tests.infra.tpl import template
+
+    outputs = template()["Outputs"]
+    for output in deployment._FROM_OUTPUTS.values():
+        assert output in outputs, output
+    params = template()["Parameters"]
+    for param in deployment._FROM_PARAMETERS.values():
+        assert param in params, param
+    assert outputs["RecorderRoleArn"]["Value"] == {"Fn::GetAtt": ["RecorderRole", "Arn"]}
+    assert outputs["StreamingStatusRuleName"]["Value"] == {"Ref": "StreamingStatusRule"}

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
+from pathlib import Path
 
 import pytest
 
+from tests.conftest import CHIME_EVENTS, REPO_ROOT
 from tests.infra.tpl import all_iam_statements, allows, as_list, resources, role_statements
 
 # Actions whose service offers no resource-level permission, so Resource must be "*".
@@ -213,3 +216,24 @@ def test_sam_transform_adds_no_managed_policies(monkeypatch: pytest.MonkeyPatch)
     fn = out["RecorderFunction"]["Properties"]
     assert fn["Timeout"] == 900 and fn["Architectures"] == ["arm64"]
     assert fn["TracingConfig"] == {"Mode": "Active"}
+
+
+@pytest.mark.parametrize(
+    "event_file",
+    [
+        REPO_ROOT / "events" / "stream-status-started.json",
+        CHIME_EVENTS / "pstn-streaming-started.json",
+        CHIME_EVENTS / "pstn-streaming-ended.json",
+    ],
+)
+def test_recorder_may_read_the_streams_real_events_name(event_file: Path) -> None:
+    """The streamArn of real Chime events (and our sample) falls inside the KVS grant."""
+    detail = json.loads(event_file.read_text(encoding="utf-8"))["detail"]
+    arn = detail["streamArn"]
+    region, account = arn.split(":")[3], arn.split(":")[4]
+    names = dict(NAMES, **{"AWS::Region": region, "AWS::AccountId": account})
+    for action in ("kinesisvideo:GetDataEndpoint", "kinesisvideo:ListFragments",
+                   "kinesisvideo:GetMediaForFragmentList", "kinesisvideo:GetMedia"):  # fmt: skip
+        assert allows("RecorderRole", action, arn, names, ALL_ON), action
+    other_account = dict(names, **{"AWS::AccountId": "999999999999"})
+    assert not allows("RecorderRole", "kinesisvideo:GetMedia", arn, other_account, ALL_ON)
