@@ -125,3 +125,25 @@ def test_every_sample_is_json_an_object_and_lf_terminated() -> None:
         text = path.read_text(encoding="utf-8")
         assert isinstance(json.loads(text), dict), path.name
         assert text.endswith("\n"), path.name
+
+
+@pytest.mark.parametrize(("name", "status"), sorted(STATUS_FILES.items()))
+def test_the_stream_status_handler_accepts_each_sample(name: str, status: str) -> None:
+    """The samples are what `sam local invoke` feeds StreamStatus: its parser must take them."""
+    from siprec_recorder.calls.events import parse_events
+
+    (event,) = parse_events(_load(name))
+    dumped = event.model_dump()
+    detail = dumped.get("detail", dumped)
+    assert detail["streaming_status"] == status
+    assert detail["transaction_id"] == _load(name)["detail"]["transactionId"]
+
+
+def test_the_metadata_parser_reads_the_started_sample_cleanly() -> None:
+    from siprec_recorder.metadata.parse import parse_metadata
+
+    event = _load("stream-status-started.json")
+    meta = parse_metadata(json.dumps(event), headers=event["detail"]["inviteHeaders"])
+    assert meta.format == "rfc7865" and meta.warnings == ()
+    assert sorted(s.label for s in meta.streams) == ["1", "2"]
+    assert meta.headers["x-inin-cnv"] == event["detail"]["inviteHeaders"]["x-inin-cnv"]
