@@ -82,10 +82,8 @@ def merged_metadata(
             warnings.append(f"metadata from {snap.source} event unusable: {exc}")
             continue
         warnings.extend(meta.warnings)
-        if current is None or meta.data_mode == "complete":
-            current = meta if current is None or meta.data_mode == "complete" else current
-        else:
-            current = merge(current, meta)
+        # merge also for a later complete snapshot: participants keep their join times
+        current = meta if current is None else merge(current, meta)
         when = parse_time(snap.event_time) or datetime.fromtimestamp(0, UTC)
         snapshots.append((when, current))
     return current, snapshots
@@ -95,7 +93,11 @@ def _label_of(stream: StreamState, meta: RecordingMetadata | None) -> str:
     if stream.media_label:
         return stream.media_label
     if meta is not None and stream.media_index is not None:
-        if 0 <= stream.media_index < len(meta.streams):
+        # the m-line index is SDP order, which may differ from the XML's stream order
+        for media in meta.sdp:
+            if media.index == stream.media_index and media.label:
+                return media.label
+        if not meta.sdp and 0 <= stream.media_index < len(meta.streams):
             label = meta.streams[stream.media_index].label
             if label:
                 return label
