@@ -48,7 +48,7 @@ def _stack(aws: Aws, status: str = "UPDATE_COMPLETE", vc: str = VC) -> None:
                     "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
                     "Parameters": [
                         {"ParameterKey": "RecordingsPrefix", "ParameterValue": "calls/"},
-                        {"ParameterKey": "EventBusName", "ParameterValue": "default"},
+                        {"ParameterKey": "EventBusName", "ParameterValue": "recordings-bus"},
                     ],
                 }
             ]

@@ -109,7 +109,8 @@ _FROM_OUTPUTS = {
     "stream_status_function_arn": "StreamStatusFunctionArn",
     "rule_name": "StreamingStatusRuleName",
 }
-_FROM_PARAMETERS = {"prefix": "RecordingsPrefix", "event_bus": "EventBusName"}
+# Not EventBusName: that bus carries "Recording Available"; AWS sends Chime events to default.
+_FROM_PARAMETERS = {"prefix": "RecordingsPrefix"}
 
 
 def from_stack(cfn: CloudFormationClient, base: Deployment) -> tuple[Deployment, list[Finding]]:
