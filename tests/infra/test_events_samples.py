@@ -147,3 +147,30 @@ def test_the_metadata_parser_reads_the_started_sample_cleanly() -> None:
     assert meta.format == "rfc7865" and meta.warnings == ()
     assert sorted(s.label for s in meta.streams) == ["1", "2"]
     assert meta.headers["x-inin-cnv"] == event["detail"]["inviteHeaders"]["x-inin-cnv"]
+
+
+def _rule_pattern(voice_connector_id: str) -> dict[str, Any]:
+    """The template's EventPattern with its condition resolved for a VoiceConnectorId value."""
+    pattern = dict(props("StreamingStatusRule")["EventPattern"])
+    cond, with_filter, _without = pattern.pop("detail")["Fn::If"]
+    assert cond == "HasVoiceConnectorFilter"
+    if voice_connector_id:
+        pattern["detail"] = {"voiceConnectorId": [voice_connector_id]}
+        assert with_filter == {"voiceConnectorId": [{"Ref": "VoiceConnectorId"}]}
+    return pattern
+
+
+@pytest.mark.parametrize("name", sorted(STATUS_FILES))
+def test_eventbridge_matching_selects_the_connector(name: str) -> None:
+    """EventBridge's matching (moto's implementation) on the deployed pattern."""
+    from moto.events.models import EventPattern
+
+    event = _load(name)
+    vc = event["detail"]["voiceConnectorId"]
+    for pattern_vc, expected in (("", True), (vc, True), ("someotherconnector", False)):
+        pattern = EventPattern.load(json.dumps(_rule_pattern(pattern_vc)))
+        assert pattern.matches_event(event) is expected, pattern_vc
+    real = json.loads((CHIME_EVENTS / "pstn-streaming-started.json").read_text(encoding="utf-8"))
+    assert EventPattern.load(json.dumps(_rule_pattern(""))).matches_event(real)
+    schedule = _load("sweeper-schedule.json")
+    assert not EventPattern.load(json.dumps(_rule_pattern(""))).matches_event(schedule)
