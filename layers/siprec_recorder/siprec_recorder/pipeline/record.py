@@ -57,11 +57,13 @@ def record_call(
         tmp = Path(tmp_name)
         parties: list[PartyAudio] = []
         quarantine: list[QuarantineItem] = []
+        progressed = False
         for index, planned in enumerate(plan.streams):
             if planned.label in done and work is not None:
                 party, item = _restore(planned, done[planned.label], work, tmp)
             else:
                 party, item = _decode(planned, plan, source, tmp)
+                progressed = True
                 if work is not None and index + 1 < len(plan.streams):
                     done[planned.label] = _save(party, item, work, tmp)
             if party.pcm is not None:
@@ -69,7 +71,8 @@ def record_call(
             parties.append(party)
             if item is not None:
                 quarantine.append(item)
-            if work is not None and index + 1 < len(plan.streams) and time_is_up():
+            # stop only after new progress, so every invocation moves the call forward
+            if progressed and work is not None and index + 1 < len(plan.streams) and time_is_up():
                 return RecordOutcome(
                     status=None,
                     checkpoint={"version": CHECKPOINT_VERSION, "streams": done},
