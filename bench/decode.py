@@ -1,0 +1,187 @@
+"""Decoder benchmark (`python -m bench.decode`): whole processes on a generated 2-hour Chime stream.
+
+The stream is one track of 8 kHz L16, 20 ms SimpleBlocks, 2 s fragments, producer tags before and
+after every Cluster, written once into bench/out/ by the package's KVS writer. Each contender runs
+as its own process (best of 3 wall-clock runs; CPU time and peak RSS from os.wait4 of that child):
+our CLI on the fast and on the general path, PyAV decoding to a WAV, ebmlite walking every element,
+and the floor (read the file, write the same bytes). Every WAV must equal PyAV's byte for byte.
+Then peak RSS of a 15-minute vs the 2-hour decode shows memory does not grow with call length.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from siprec_recorder.media.writer import KvsStreamWriter
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+PY = sys.executable
+CLI = str(Path(PY).with_name("siprec-recorder"))
+RUNS = 3
+
+PYAV = """
+import av, sys, wave
+with av.open(sys.argv[1]) as c, wave.open(sys.argv[2], "wb") as w:
+    s = c.streams.audio[0]
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(s.rate or 8000)
+    for p in c.demux(s):
+        for f in p.decode():
+            w.writeframes(bytes(f.planes[0])[: f.samples * 2])
+"""
+EBMLITE = """
+import sys, ebmlite
+schema = ebmlite.loadSchema("matroska.xml")
+def walk(el):
+    n = 1
+    if isinstance(el, ebmlite.core.MasterElement):
+        for child in el:
+            n += walk(child)
+    else:
+        el.value
+    return n
+print(sum(walk(e) for e in schema.load(sys.argv[1])))
+"""
+FLOOR = """
+import sys
+with open(sys.argv[1], "rb") as f, open(sys.argv[2], "wb") as g:
+    while chunk := f.read(1 << 20):
+        g.write(chunk)
+"""
+
+
+def generate(path: Path, minutes: int) -> Path:
+    """A Chime-style stream of `minutes` (kept between runs)."""
+    if path.exists():
+        return path
+    OUT.mkdir(parents=True, exist_ok=True)
+    tags = {
+        "TransactionId": "0b5c2f7e-1111-4a4a-9c9c-1234567890ab",
+        "VoiceConnectorId": "abcdefghijklmnopqrstu",
+        "CallId": "c0ffee00-1234-5678-9abc-def012345678",
+    }
+    w = KvsStreamWriter(
+        producer_tags=tags, tags_after_cluster={"TransactionId": tags["TransactionId"]}
+    )
+    rng = np.random.default_rng(1)
+    speech = rng.integers(-6000, 6000, 16000 * 7, dtype=np.int16)
+    tmp = path.with_suffix(".part")
+    with open(tmp, "wb") as f:
+        for k in range(minutes * 30):
+            start = (k * 16000) % (speech.size - 16000)
+            f.write(w.fragment(1_700_000_000_000 + 2000 * k, speech[start : start + 16000])[1])
+    tmp.rename(path)
+    return path
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    rss_mb: float
+
+
+def run_once(cmd: list[str]) -> Run:
+    """One child process: wall seconds, CPU seconds and peak RSS of that child alone."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def best(cmd: list[str], runs: int = RUNS) -> Run:
+    results = [run_once(cmd) for _ in range(runs)]
+    return Run(
+        min(r.wall for r in results), min(r.cpu for r in results), max(r.rss_mb for r in results)
+    )
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{platform.platform()}, {model}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average {load:.1f} at start"
+    )
+
+
+def main() -> None:
+    """Run the decoder benchmark and print a markdown table."""
+    long = generate(OUT / "chime-2h.mkv", 120)
+    short = generate(OUT / "chime-15min.mkv", 15)
+    work = OUT / "decode"
+    work.mkdir(parents=True, exist_ok=True)
+    size_mb = long.stat().st_size / 1e6
+    contenders = {
+        "siprec-recorder decode (fast path)": [
+            CLI,
+            "decode",
+            str(long),
+            "--out",
+            str(work / "fast"),
+        ],
+        "siprec-recorder decode (general path)": [
+            CLI,
+            "decode",
+            str(long),
+            "--out",
+            str(work / "general"),
+            "--general",
+        ],
+        "PyAV (FFmpeg) to WAV": [PY, "-c", PYAV, str(long), str(work / "pyav.wav")],
+        "ebmlite walk (no output)": [PY, "-c", EBMLITE, str(long)],
+        "floor: read + write same bytes": [PY, "-c", FLOOR, str(long), str(work / "floor.bin")],
+    }
+    results = {}
+    for name, cmd in contenders.items():
+        runs = 1 if name.startswith("ebmlite") else RUNS
+        results[name] = best(cmd, runs)
+        print(f"  {name}: {results[name].wall:.2f} s", file=sys.stderr)
+    pyav_wav = (work / "pyav.wav").read_bytes()
+    for sub in ("fast", "general"):
+        if (work / sub / "AUDIO.wav").read_bytes() != pyav_wav:
+            raise SystemExit(f"the {sub} path's WAV differs from PyAV's")
+    pyav, floor = results["PyAV (FFmpeg) to WAV"], results["floor: read + write same bytes"]
+    print(
+        f"\nDecoder benchmark: 2-hour Chime-style stream ({size_mb:.0f} MB, 3600 fragments, "
+        "360000 frames), whole processes, best of 3 (ebmlite: 1 run)\n"
+    )
+    print(f"Machine: {machine()}\n")
+    print("| contender | wall s | CPU s | PyAV / this (wall) | this / floor (wall) | peak RSS MB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, r in results.items():
+        print(
+            f"| {name} | {r.wall:.2f} | {r.cpu:.2f} | {pyav.wall / r.wall:.2f}x | "
+            f"{r.wall / floor.wall:.2f}x | {r.rss_mb:.0f} |"
+        )
+    print("\nAll WAVs identical to PyAV's, byte for byte.\n")
+    flat = {
+        "15 min": best([CLI, "decode", str(short), "--out", str(work / "short")], 1),
+        "2 h": results["siprec-recorder decode (fast path)"],
+    }
+    print("| call length (fast path) | wall s | peak RSS MB |")
+    print("|---|---:|---:|")
+    for label, r in flat.items():
+        print(f"| {label} | {r.wall:.2f} | {r.rss_mb:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
