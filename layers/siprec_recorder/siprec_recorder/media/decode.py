@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from siprec_recorder.media.codecs import AudioFormat, audio_format
 from siprec_recorder.media.events import (
@@ -128,6 +129,15 @@ class StreamDecoder:
         self._tags: dict[str, str] = {}
         self._open = False
         self._first_fragment: int | None = None
+        self._dispatch: dict[type, Callable[[Any], None]] = {
+            Frame: self._on_frames,
+            FrameRun: self._on_frames,
+            FragmentTags: self._on_tags_event,
+            TrackEntry: self._on_track,
+            FragmentStarted: self._on_start,
+            FragmentEnded: self._on_end,
+            Truncated: self._on_truncated,
+        }
         self._closed = False
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
@@ -152,38 +162,45 @@ class StreamDecoder:
     # --- events -----------------------------------------------------------------------------
 
     def _handle(self, ev: object) -> None:
-        if isinstance(ev, FrameRun | Frame):
-            if self._keep:
-                self._place(ev)
-            elif self._keep is None:
-                self._pending.append(ev)
-        elif isinstance(ev, FragmentTags):
-            self._on_tags(ev.tags)
-        elif isinstance(ev, TrackEntry):
-            self._entries[ev.number] = ev
-            self._resolved.pop(ev.number, None)
-            if self._keep:
-                self._track(ev.number)  # listed even if it carries no frame
-        elif isinstance(ev, FragmentStarted):
-            self._result.fragments += 1
-            self._open = True
-            self._keep = None if self._wanted else True
+        self._dispatch[type(ev)](ev)
+
+    def _on_frames(self, ev: Frame | FrameRun) -> None:
+        if self._keep:
+            self._place(ev)
+        elif self._keep is None:
+            self._pending.append(ev)
+
+    def _on_tags_event(self, ev: FragmentTags) -> None:
+        self._on_tags(ev.tags)
+
+    def _on_track(self, ev: TrackEntry) -> None:
+        self._entries[ev.number] = ev
+        self._resolved.pop(ev.number, None)
+        if self._keep:
+            self._track(ev.number)  # listed even if it carries no frame
+
+    def _on_start(self, ev: FragmentStarted) -> None:
+        self._result.fragments += 1
+        self._open = True
+        self._keep = None if self._wanted else True
+        self._pending.clear()
+        self._tags = {}
+        self._resolved = {}
+        if self._keep:
+            self._commit_first()
+
+    def _on_end(self, ev: FragmentEnded) -> None:
+        self._open = False
+        if not self._keep:
+            self._result.skipped_fragments += 1
             self._pending.clear()
-            self._tags = {}
-            self._resolved = {}
-            if self._keep:
-                self._commit_first()
-        elif isinstance(ev, FragmentEnded):
-            self._open = False
-            if not self._keep:
-                self._result.skipped_fragments += 1
-                self._pending.clear()
-            for tr in self._tracks.values():
-                if tr.timeline is not None:
-                    tr.timeline.flush()
-        elif isinstance(ev, Truncated):
-            self._result.truncated = True
-            self._result.truncated_at = ev.offset
+        for tr in self._tracks.values():
+            if tr.timeline is not None:
+                tr.timeline.flush()
+
+    def _on_truncated(self, ev: Truncated) -> None:
+        self._result.truncated = True
+        self._result.truncated_at = ev.offset
 
     def _on_tags(self, tags: dict[str, str]) -> None:
         self._tags.update(tags)

@@ -85,6 +85,7 @@ class FrameRun:
     payload: bytes
     frame_size: int
     duration_ns: int
+    step_ns: int | None = None  # when set, times_ns[i] == times_ns[0] + i * step_ns exactly
 
     def frames(self) -> list[Frame]:
         """The equivalent Frame events."""

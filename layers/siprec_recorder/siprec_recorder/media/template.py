@@ -45,6 +45,7 @@ class _Run:
     tc_hi: bytes
     tc_lo: bytes
     ticks: npt.NDArray[np.int64]  # block timecodes of the template
+    step: int | None  # their constant difference, if they are evenly spaced
     frame_size: int
     duration_ns: int
 
@@ -219,9 +220,10 @@ def _cluster(
     columns = [(start - pos + c, bytes(buf[start + c : start + span : stride])) for c in cols]
     hi = bytes(buf[start + bhl + 1 : start + span : stride])
     lo = bytes(buf[start + bhl + 2 : start + span : stride])
-    run = _Run(
-        start - pos, count, stride, bhl, track, columns, hi, lo, _ticks(hi, lo), bsize - 4, 0
-    )
+    ticks = _ticks(hi, lo)
+    steps = np.diff(ticks)
+    step = int(steps[0]) if steps.size and bool((steps == steps[0]).all()) else None
+    run = _Run(start - pos, count, stride, bhl, track, columns, hi, lo, ticks, step, bsize - 4, 0)
     return run, timecode, crc, q, end is None and h[0] != e.EBML
 
 
@@ -247,7 +249,8 @@ def apply(reader: MkvReader, t: Template, buf: bytearray, pos: int, out: list[Mk
     tc0 = pos + r.start + r.head + 1
     hi = bytes(buf[tc0 : tc0 + span : r.stride])
     lo = bytes(buf[tc0 + 1 : tc0 + 1 + span : r.stride])
-    ticks = r.ticks if hi == r.tc_hi and lo == r.tc_lo else _ticks(hi, lo)
+    regular = hi == r.tc_hi and lo == r.tc_lo
+    ticks = r.ticks if regular else _ticks(hi, lo)
     tag_sets: list[dict[str, str]] = []
     producer_ns: int | None = None
     for kind, after, items in t.steps:
@@ -285,7 +288,8 @@ def apply(reader: MkvReader, t: Template, buf: bytearray, pos: int, out: list[Mk
             rows = np.frombuffer(buf, np.uint8, count=span, offset=start).reshape(r.count, r.stride)
             payload = rows[:, r.head + 4 :].tobytes()
             del rows
-            out.append(FrameRun(r.track, times, payload, r.frame_size, r.duration_ns))
+            step = r.step * t.scale if regular and r.step is not None else None
+            out.append(FrameRun(r.track, times, payload, r.frame_size, r.duration_ns, step))
     reader._stack[:] = [(e.SEGMENT, None, 0)]
     if t.cluster_open:
         reader._stack.append((e.CLUSTER, None, 1))

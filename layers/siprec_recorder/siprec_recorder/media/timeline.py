@@ -106,13 +106,24 @@ class Timeline:
             return
         start = self.start_ns if self.start_ns is not None else int(run.times_ns[0])
         rate = self.fmt.sample_rate
+        tol = max(n // 2, self._min_tol)
+        if run.step_ns is not None and run.step_ns * rate == n * NS:
+            # evenly spaced by exactly one frame: every frame is off by the first one's delta
+            delta = ((int(run.times_ns[0]) - start) * rate + NS // 2) // NS - self.position
+            if abs(delta) > tol:
+                self._add_each(run)
+                return
+            self.start_ns = start
+            self.frames += count
+            self._in_overlap = False
+            self._push(self._pcm_bytes(run.payload), n * count)
+            return
         rel = run.times_ns - np.int64(start)
         if np.abs(rel).max() >= (1 << 62) // rate:
             self._add_each(run)
             return
         index = (rel * rate + NS // 2) // NS
         expected = self.position + np.arange(count, dtype=np.int64) * n
-        tol = max(n // 2, self._min_tol)
         if np.abs(index - expected).max() > tol:
             self._add_each(run)
             return
