@@ -94,18 +94,18 @@ def run_sweep(
     stuck_cut = iso(now - timedelta(minutes=policy.stuck_minutes)) or ""
 
     for status in (CallStatus.ACTIVE, CallStatus.ENDED):
-        for call in store.list_by_status(status, ended_cut):
+        for call in list(store.list_by_status(status, ended_cut)):  # read all, then write
             try:
                 _probe_open_streams(store, queue, probe, policy, call, now, report)
             except RecorderError as exc:
                 report.errors.append(f"{call.transaction_id}: {exc.code}")
-    for call in store.list_by_status(CallStatus.ENDED, iso(now) or ""):
+    for call in list(store.list_by_status(CallStatus.ENDED, iso(now) or "")):
         try:
             _missing_stream(store, queue, call, grace_cut, report)
         except RecorderError as exc:
             report.errors.append(f"{call.transaction_id}: {exc.code}")
     for status in (CallStatus.QUEUED, CallStatus.RECORDING):
-        for call in store.list_by_status(status, stuck_cut):
+        for call in list(store.list_by_status(status, stuck_cut)):
             try:
                 _stuck(store, queue, policy, call, stuck_cut, report)
             except RecorderError as exc:
