@@ -62,6 +62,10 @@ class Template:
     entries: list[TrackEntry]
     timings: dict[int, _TrackTiming]
     cluster_open: bool  # an unknown-size Cluster is still open at the end of the fragment
+    check_idx: npt.NDArray[np.intp]  # every fixed byte, block headers included (not timecodes)
+    check_ref: npt.NDArray[np.uint8]
+    tc_idx: npt.NDArray[np.intp]  # block timecode bytes (high, low per block)
+    tc_ref: npt.NDArray[np.uint8]
 
 
 def _header(buf: bytearray, p: int, n: int) -> tuple[int, int, int] | None:
@@ -171,8 +175,29 @@ def build(reader: MkvReader, buf: bytearray, pos: int, n: int) -> Template | Non
     if at < length:
         fixed.append((at, length, bytes(buf[pos + at : pos + length])))
     timings = {t.number: _TrackTiming(t) for t in tracks[1]}
+    ref = np.frombuffer(bytes(buf[pos : pos + length]), np.uint8)
+    fixed_idx = [np.arange(a, b, dtype=np.intp) for a, b, _ in fixed]
+    block_starts = run.start + run.stride * np.arange(run.count, dtype=np.intp)
+    fixed_idx.append(
+        (block_starts[:, None] + np.array([c - run.start for c, _ in run.columns])).ravel()
+    )
+    check_idx = np.concatenate(fixed_idx)
+    tc_idx = (block_starts[:, None] + np.array([run.head + 1, run.head + 2])).ravel()
     return Template(
-        length, fixed, steps, timecode, run, scale, tracks[0], tracks[1], timings, cluster_open
+        length,
+        fixed,
+        steps,
+        timecode,
+        run,
+        scale,
+        tracks[0],
+        tracks[1],
+        timings,
+        cluster_open,
+        check_idx,
+        ref[check_idx],
+        tc_idx,
+        ref[tc_idx],
     )
 
 
@@ -237,20 +262,16 @@ def apply(reader: MkvReader, t: Template, buf: bytearray, pos: int, out: list[Mk
     """Emit the fragment at buf[pos:] from the template if its fixed bytes match; else False."""
     if buf[pos + t.length : pos + t.length + 4] != MAGIC:
         return False
-    with memoryview(buf) as mv:
-        for a, b, ref in t.fixed:
-            if mv[pos + a : pos + b] != ref:
-                return False
     r = t.run
+    frag = np.frombuffer(buf, np.uint8, count=t.length, offset=pos)
+    if not (frag[t.check_idx] == t.check_ref).all():
+        return False
+    tcs = frag[t.tc_idx]
+    regular = bool((tcs == t.tc_ref).all())
+    ticks = r.ticks if regular else _ticks(tcs[0::2].tobytes(), tcs[1::2].tobytes())
     span = r.count * r.stride
-    for c, col in r.columns:
-        if buf[pos + c : pos + c + span : r.stride] != col:
-            return False
-    tc0 = pos + r.start + r.head + 1
-    hi = bytes(buf[tc0 : tc0 + span : r.stride])
-    lo = bytes(buf[tc0 + 1 : tc0 + 1 + span : r.stride])
-    regular = hi == r.tc_hi and lo == r.tc_lo
-    ticks = r.ticks if regular else _ticks(hi, lo)
+    payload = frag[r.start : r.start + span].reshape(r.count, r.stride)[:, r.head + 4 :].tobytes()
+    del frag, tcs  # release the view of buf before the reader compacts it
     tag_sets: list[dict[str, str]] = []
     producer_ns: int | None = None
     for kind, after, items in t.steps:
@@ -284,10 +305,6 @@ def apply(reader: MkvReader, t: Template, buf: bytearray, pos: int, out: list[Mk
             reader._first_cluster_tc = tc
             reader._after_cluster = True
             times = np.int64(base) + ticks * np.int64(t.scale)
-            start = pos + r.start
-            rows = np.frombuffer(buf, np.uint8, count=span, offset=start).reshape(r.count, r.stride)
-            payload = rows[:, r.head + 4 :].tobytes()
-            del rows
             step = r.step * t.scale if regular and r.step is not None else None
             out.append(FrameRun(r.track, times, payload, r.frame_size, r.duration_ns, step))
     reader._stack[:] = [(e.SEGMENT, None, 0)]
