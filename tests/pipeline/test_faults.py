@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import boto3
 import numpy as np
 import pytest
 from botocore.stub import Stubber
-
 from siprec_recorder.aws.s3 import S3Store
 from siprec_recorder.errors import StorageError
 from siprec_recorder.simulate import simulate_call
+
 from tests.pipeline.conftest import run_call, write_call_files
 
 
@@ -148,9 +147,7 @@ def test_reprocessing_after_a_partial_write_is_byte_identical_without_new_versio
     assert landed.manifest is not None and landed.folder is not None
     s3 = stack.client("s3")
     bucket = stack.settings.bucket
-    before = {
-        k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in landed.keys
-    }
+    before = {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in landed.keys}
     # a recorder crashed after writing some objects: one object is gone, the call is queued again
     victim = landed.manifest["stereo"]["key"]
     s3.delete_object(Bucket=bucket, Key=victim)
@@ -174,5 +171,3 @@ def test_reprocessing_after_a_partial_write_is_byte_identical_without_new_versio
     # only the deleted object was written again; everything else was left as it was
     assert len(versions) == versions_before + 1
     assert table.get(call.transaction_id).status == CallStatus.RECORDED
-
-

@@ -1,3 +1,3 @@
-"""siprec-recorder: SIPREC call recording from Chime SDK Voice Connector media in Kinesis Video Streams."""
+"""siprec-recorder: SIPREC call recording from Chime SDK Voice Connector media in KVS."""
 
 __version__ = "0.1.0"

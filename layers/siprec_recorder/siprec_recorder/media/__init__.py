@@ -1,1 +1,1 @@
-"""Media: the sans-IO Matroska/KVS reader, codecs and the timeline that turns frames into exact PCM."""
+"""Media: the sans-IO Matroska/KVS reader, codecs, and the timeline that makes exact PCM."""
