@@ -187,7 +187,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
         raise ValueError("every row needs one cell per header")
     cells = [[str(c) for c in row] for row in rows]
     align = [
-        "---:" if cells and all(_numeric(row[i]) for row in cells) else "---"
+        "---:" if cells and all(_numeric(row[i]) for row in cells if row[i]) else "---"
         for i in range(len(headers))
     ]
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]
@@ -197,7 +197,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
 
 def _numeric(text: str) -> bool:
     try:
-        float(text.replace(",", "").rstrip("%×x"))
+        float(text.replace(",", "").strip("*").rstrip("%×x"))
     except ValueError:
         return False
     return True

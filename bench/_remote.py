@@ -44,6 +44,9 @@ class RemoteStack:
         )
 
 
+# The recording queue's visibility is 5400 s; the driver's default of 1 s would hand a job that
+# takes longer to a second worker (a redelivery the real queue does not make).
+VISIBILITY_S = 900
 _SETTINGS_PREFIXES = ("CALLS_", "RECORDING", "EVENT_", "OUTPUT_", "SSE_", "SIGNING_", "SWEEP_")
 
 
@@ -71,7 +74,7 @@ def drain() -> dict[str, Any]:
     """Run the Recorder on every queued job; its responses and per-function totals."""
     totals: dict[str, dict[str, float]] = {}
     pipeline = TimedPipeline(RemoteStack(), totals, threading.Lock())
-    responses = pipeline.drain(max_rounds=1000)
+    responses = pipeline.drain(max_rounds=1000, visibility_s=VISIBILITY_S)
     return {"responses": responses, "totals": totals}
 
 
@@ -91,7 +94,7 @@ def deliver_and_drain(events_file: str, workers: int) -> dict[str, Any]:
             for events in calls[i::workers]:
                 pipelines[i].send_events(events)
             barrier.wait()  # every job is queued before anyone drains
-            got = pipelines[i].drain(max_rounds=10_000)
+            got = pipelines[i].drain(max_rounds=10_000, visibility_s=VISIBILITY_S)
             with lock:
                 responses.extend(got)
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the run
