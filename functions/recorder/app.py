@@ -6,7 +6,6 @@ Thin by design: parse the SQS batch (partial batch responses), hand each job to
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -28,7 +27,6 @@ logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
-MAX_RECEIVES = int(os.environ.get("RECORDER_MAX_RECEIVES", "3"))
 
 
 def _metric(name: str, value: float) -> None:
@@ -46,7 +44,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         job,
         recorder_deps(settings, metric=_metric),
         receive_count=int(record.attributes.approximate_receive_count or 1),
-        max_receives=MAX_RECEIVES,
+        max_receives=settings.max_receives,
         time_is_up=lambda: time.monotonic() - started > settings.time_budget_seconds,
     )
     logger.info(

@@ -26,6 +26,7 @@ ENV_TIME_BUDGET = "RECORDER_TIME_BUDGET_SECONDS"
 ENV_ENDED_TIMEOUT = "SWEEP_ENDED_TIMEOUT_MINUTES"
 ENV_STREAM_GRACE = "SWEEP_STREAM_GRACE_MINUTES"
 ENV_CALL_TTL_DAYS = "CALL_TTL_DAYS"
+ENV_MAX_RECEIVES = "RECORDER_MAX_RECEIVES"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Settings:
     ended_timeout_minutes: int = 240
     stream_grace_minutes: int = 5
     call_ttl_days: int = 30
+    max_receives: int = 3  # the recording queue's maxReceiveCount: the last try fails the call
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -74,6 +76,7 @@ class Settings:
             ended_timeout_minutes=int(e.get(ENV_ENDED_TIMEOUT, d.ended_timeout_minutes)),
             stream_grace_minutes=int(e.get(ENV_STREAM_GRACE, d.stream_grace_minutes)),
             call_ttl_days=int(e.get(ENV_CALL_TTL_DAYS, d.call_ttl_days)),
+            max_receives=int(e.get(ENV_MAX_RECEIVES, d.max_receives)),
         )
 
 

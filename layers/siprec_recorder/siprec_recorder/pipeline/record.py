@@ -57,22 +57,23 @@ def record_call(
         tmp = Path(tmp_name)
         parties: list[PartyAudio] = []
         quarantine: list[QuarantineItem] = []
-        progressed = False
+        fresh: list[tuple[PartyAudio, QuarantineItem | None]] = []
         for index, planned in enumerate(plan.streams):
             if planned.label in done and work is not None:
                 party, item = _restore(planned, done[planned.label], work, tmp)
             else:
                 party, item = _decode(planned, plan, source, tmp)
-                progressed = True
-                if work is not None and index + 1 < len(plan.streams):
-                    done[planned.label] = _save(party, item, work, tmp)
+                fresh.append((party, item))
             if party.pcm is not None:
                 stack.callback(party.pcm.close)
             parties.append(party)
             if item is not None:
                 quarantine.append(item)
-            # stop only after new progress, so every invocation moves the call forward
-            if progressed and work is not None and index + 1 < len(plan.streams) and time_is_up():
+            # Stop only after new progress (every invocation moves the call forward). Work
+            # files are written only here, so a call that fits one invocation writes none.
+            if fresh and work is not None and index + 1 < len(plan.streams) and time_is_up():
+                for new_party, new_item in fresh:
+                    done[new_party.label] = _save(new_party, new_item, work, tmp)
                 return RecordOutcome(
                     status=None,
                     checkpoint={"version": CHECKPOINT_VERSION, "streams": done},
