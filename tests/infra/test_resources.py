@@ -6,7 +6,6 @@ from typing import Any
 
 import siprec_recorder.config as config
 
-from tests.conftest import REPO_ROOT
 from tests.infra.tpl import branches, props, resources, template
 
 ENV_NAMES_FROM_BRIEF = {
