@@ -186,7 +186,8 @@ def test_big_endian_pcm(fast: bool) -> None:
     assert np.array_equal(pcm_of(decode_bytes(data, fast=fast)), pcm)
 
 
-def test_kvs_error_tag_is_a_clear_error() -> None:
+@pytest.mark.parametrize("fast", FAST)
+def test_kvs_error_tag_is_a_clear_error(fast: bool) -> None:
     w = KvsStreamWriter()
     good = w.fragment(T0, noise(FRAG, 60))[1]
     bad = w.fragment(
@@ -195,5 +196,5 @@ def test_kvs_error_tag_is_a_clear_error() -> None:
         producer_tags={"AWS_KINESISVIDEO_ERROR_CODE": "4504", "AWS_KINESISVIDEO_ERROR_ID": "7"},
     )[1]
     with pytest.raises(KvsServiceError, match="4504") as info:
-        decode_bytes(good + bad, fast=True)
+        decode_bytes(good + bad, fast=fast)
     assert "\n" not in str(info.value) and info.value.code == "kvs_error"

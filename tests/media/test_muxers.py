@@ -157,13 +157,14 @@ def test_block_groups_and_multibyte_track_numbers(fast: bool) -> None:
     result.close()
 
 
-def test_unsupported_audio_codec_is_named() -> None:
+@pytest.mark.parametrize("fast", FAST)
+def test_unsupported_audio_codec_is_named(fast: bool) -> None:
     data = simple_file(
         audio_track(1, "x", codec="A_OPUS"),
         uint_el(0xE7, 0) + el(0xA3, block_body(1, 0, [b"\x00" * 40], None)),
     )
     with pytest.raises(MediaError, match="A_OPUS"):
-        decode_bytes(data, fast=True)
+        decode_bytes(data, fast=fast)
 
 
 def test_unknown_size_cluster_ends_at_next_top_level_element() -> None:

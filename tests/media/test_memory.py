@@ -1,0 +1,36 @@
+"""State stays one fragment deep however long the stream: nothing grows with call length."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from siprec_recorder.media.decode import CallFilter, StreamDecoder
+from siprec_recorder.media.writer import KvsStreamWriter
+
+CHUNK = 65536
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["general", "fast"])
+def test_buffers_stay_bounded(fast: bool) -> None:
+    # the call's id stands only after the Cluster: the worst case, a whole fragment held back
+    w = KvsStreamWriter(tags_after_cluster={"TransactionId": "long-call"})
+    pcm = np.random.default_rng(1).integers(-99, 99, 16000).astype(np.int16)
+    fragment_size = len(w.fragment(0, pcm)[1])
+    dec = StreamDecoder(fast=fast, call_filter=CallFilter(transaction_id="long-call"))
+    peak_buffer = peak_pending = 0
+    carry = b""
+    for k in range(1, 301):  # 10 minutes
+        carry += w.fragment(1_700_000_000_000 + 2000 * k, pcm)[1]
+        while len(carry) >= CHUNK:
+            dec.feed(carry[:CHUNK])
+            carry = carry[CHUNK:]
+            peak_buffer = max(peak_buffer, len(dec._reader._buf))
+            peak_pending = max(peak_pending, len(dec._pending))
+            timeline = dec._tracks[("name", "AUDIO")].timeline if dec._tracks else None
+            assert timeline is None or timeline._pending_bytes <= (1 << 20) + fragment_size
+    dec.feed(carry)
+    result = dec.close()
+    assert result.tracks[0].frames == 300 * 100 and result.skipped_fragments == 0
+    assert peak_buffer <= CHUNK + 2 * fragment_size  # a partial element, or one templated fragment
+    assert peak_pending <= 100  # at most one fragment's frames wait for the filter
+    result.close()
