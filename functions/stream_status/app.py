@@ -75,7 +75,7 @@ def _record(outcome: dict[str, Any]) -> None:
         logger.warning("stream started after the call was final; reprocess it", extra=outcome)
         metrics.add_metric(name="LateStreams", unit=MetricUnit.Count, value=1)
     if outcome["call_status"] == "FAILED":
-        metrics.add_metric(name="CallsFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="FailedCalls", unit=MetricUnit.Count, value=1)
 
 
 @metrics.log_metrics

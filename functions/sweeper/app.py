@@ -21,7 +21,7 @@ _METRICS = {
     "ended_by_probe": "CallsEndedByProbe",
     "missing_stream": "CallsMissingStream",
     "retried": "RecordingJobsResent",
-    "failed": "CallsRecorderNeverFinished",
+    "failed": "FailedCalls",  # the FailedCalls alarm counts every terminal failure
     "errors": "SweepErrors",
 }
 

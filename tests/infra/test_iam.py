@@ -172,7 +172,11 @@ def test_object_lock_retention_and_kms_grants_follow_their_parameters() -> None:
         ("RecorderRole", "sqs:DeleteMessage", NAMES["RecordingQueue.Arn"], True),
         ("StreamStatusRole", "sqs:ReceiveMessage", NAMES["RecordingQueue.Arn"], False),
         ("StreamStatusRole", "sqs:SendMessage", NAMES["EventDLQ.Arn"], True),
-        ("RecorderRole", "dynamodb:UpdateItem", NAMES["CallsTable.Arn"], True),
+        # the table adapter only gets, puts (conditionally) and queries the status index
+        ("RecorderRole", "dynamodb:PutItem", NAMES["CallsTable.Arn"], True),
+        ("RecorderRole", "dynamodb:UpdateItem", NAMES["CallsTable.Arn"], False),
+        ("StreamStatusRole", "dynamodb:PutItem", NAMES["CallsTable.Arn"], True),
+        ("StreamStatusRole", "dynamodb:Query", NAMES["CallsTable.Arn"], False),
         ("RecorderRole", "dynamodb:DeleteItem", NAMES["CallsTable.Arn"], False),
         ("RecorderRole", "dynamodb:Scan", NAMES["CallsTable.Arn"], False),
         ("SweeperRole", "dynamodb:Query", NAMES["CallsTable.Arn"] + "/index/status-index", True),
