@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from siprec_recorder import cli
 from siprec_recorder.aws import deployment
-from siprec_recorder.aws.deployment import Deployment, Finding, from_stack, run_doctor
+from siprec_recorder.aws.deployment import Deployment, from_stack, run_doctor
+from siprec_recorder.aws.findings import Finding
 from siprec_recorder.commands.doctor import exit_status, print_findings
 
 from tests.doctor.conftest import (

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from siprec_recorder.aws.deployment_chime import check_rule, check_voice_connector
+from siprec_recorder.aws.findings import Finding, error_code, guard
 from siprec_recorder.errors import RecorderError
 
 if TYPE_CHECKING:
@@ -26,22 +28,9 @@ if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_s3 import S3Client
 
-Status = Literal["OK", "WARN", "FAIL"]
-DETAIL_TYPE = "Chime VoiceConnector Streaming Status"
-MIN_RETENTION_HOURS = 24  # failed jobs are retried after the 90-minute visibility timeout
 PROBE_BODY = b"siprec-recorder doctor probe\n"
 _PAB_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 _TTL_ON = "--time-to-live-specification Enabled=true,AttributeName=ttl"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One line of the doctor's report."""
-
-    check: str
-    status: Status
-    detail: str
-    fix: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,20 +74,6 @@ def default_region() -> str:
     return boto3.session.Session().region_name or ""
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "ClientError"))
-
-
-def _guard(check: str, fix: str, fn: Callable[[], list[Finding]]) -> list[Finding]:
-    """Run one check; an AWS error becomes a FAIL finding, a missing credential stops all."""
-    try:
-        return fn()
-    except ClientError as exc:
-        return [Finding(check, "FAIL", f"AWS said {_code(exc)}", fix)]
-    except BotoCoreError as exc:
-        raise RecorderError(f"cannot reach AWS: {type(exc).__name__}") from exc
-
-
 # ------------------------------------------------------------------ stack
 
 _FROM_OUTPUTS = {
@@ -119,7 +94,7 @@ def from_stack(cfn: CloudFormationClient, base: Deployment) -> tuple[Deployment,
         stack = cfn.describe_stacks(StackName=base.stack)["Stacks"][0]
     except ClientError as exc:
         fix = "check --stack and --region (sam deploy prints the stack name)"
-        return base, [Finding("stack", "FAIL", f"stack {base.stack!r}: {_code(exc)}", fix)]
+        return base, [Finding("stack", "FAIL", f"stack {base.stack!r}: {error_code(exc)}", fix)]
     except BotoCoreError as exc:
         raise RecorderError(f"cannot reach AWS: {type(exc).__name__}") from exc
     out = {o.get("OutputKey"): o.get("OutputValue", "") for o in stack.get("Outputs", [])}
@@ -150,7 +125,7 @@ def check_bucket(s3: S3Client, bucket: str) -> tuple[list[Finding], str, bool]:
         s3.head_bucket(Bucket=bucket)
     except ClientError as exc:
         fix = "deploy the stack or pass the right --bucket/--region; the caller needs s3:ListBucket"
-        return [Finding("bucket", "FAIL", f"{bucket}: {_code(exc)}", fix)], "", False
+        return [Finding("bucket", "FAIL", f"{bucket}: {error_code(exc)}", fix)], "", False
     kms_key: list[str] = []
 
     def encryption() -> list[Finding]:
@@ -182,7 +157,7 @@ def check_bucket(s3: S3Client, bucket: str) -> tuple[list[Finding], str, bool]:
         try:
             policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
         except ClientError as exc:
-            if _code(exc) != "NoSuchBucketPolicy":
+            if error_code(exc) != "NoSuchBucketPolicy":
                 raise
             policy = {}
         if any(_denies_plain_http(s) for s in _as_list(policy.get("Statement", []))):
@@ -190,10 +165,10 @@ def check_bucket(s3: S3Client, bucket: str) -> tuple[list[Finding], str, bool]:
         fix = "add a Deny of s3:* when aws:SecureTransport is false (as template.yaml does)"
         return [Finding("bucket TLS-only policy", "WARN", "no aws:SecureTransport deny", fix)]
 
-    findings = _guard("bucket encryption", "turn on default encryption", encryption)
-    findings += _guard("bucket versioning", "the caller needs s3:GetBucketVersioning", versioning)
-    findings += _guard("bucket public access block", "turn on Block Public Access", public_access)
-    findings += _guard("bucket TLS-only policy", "the caller needs s3:GetBucketPolicy", tls_only)
+    findings = guard("bucket encryption", "turn on default encryption", encryption)
+    findings += guard("bucket versioning", "the caller needs s3:GetBucketVersioning", versioning)
+    findings += guard("bucket public access block", "turn on Block Public Access", public_access)
+    findings += guard("bucket TLS-only policy", "the caller needs s3:GetBucketPolicy", tls_only)
     lock = _object_lock(s3, bucket)
     findings.append(Finding("bucket object lock", "OK", lock or "off"))
     return findings, (kms_key or [""])[0], bool(lock)
@@ -232,7 +207,7 @@ def probe_write(s3: S3Client, bucket: str, prefix: str) -> Finding:
             s3.delete_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         fix = "the KMS key policy or bucket policy may block writes; see CloudTrail for the denial"
-        return Finding("bucket write probe", "FAIL", f"put/delete {key}: {_code(exc)}", fix)
+        return Finding("bucket write probe", "FAIL", f"put/delete {key}: {error_code(exc)}", fix)
     except BotoCoreError as exc:
         raise RecorderError(f"cannot reach AWS: {type(exc).__name__}") from exc
     return Finding("bucket write probe", "OK", f"wrote and deleted s3://{bucket}/{key}")
@@ -270,160 +245,11 @@ def check_recorder_role(
         return out
 
     fix = "the caller needs iam:SimulatePrincipalPolicy on the Recorder role (or run --probe)"
-    found = _guard("recorder role", fix, simulate)
+    found = guard("recorder role", fix, simulate)
     return [replace(f, status="WARN") if f.check == "recorder role" else f for f in found]
 
 
 # ------------------------------------------------------------------ voice connector
-
-
-def check_voice_connector(chime: ChimeSDKVoiceClient, vc_id: str) -> list[Finding]:
-    """Streaming on, media kept long enough to read after the call, EventBridge notifications."""
-    put = (
-        f"aws chime-sdk-voice put-voice-connector-streaming-configuration --voice-connector-id "
-        f"{vc_id} --streaming-configuration 'DataRetentionInHours={MIN_RETENTION_HOURS},"
-        "Disabled=false,StreamingNotificationTargets=[{NotificationTarget=EventBridge}]'"
-    )
-
-    def connector() -> list[Finding]:
-        vc = chime.get_voice_connector(VoiceConnectorId=vc_id)["VoiceConnector"]
-        if vc.get("RequireEncryption"):
-            return [Finding("voice connector", "OK", f"{vc_id} exists, TLS/SRTP required")]
-        fix = "enable encryption on the Voice Connector; use TLS + SRTP on the Genesys trunk"
-        return [Finding("voice connector", "WARN", f"{vc_id} does not require encryption", fix)]
-
-    def streaming() -> list[Finding]:
-        try:
-            cfg = chime.get_voice_connector_streaming_configuration(VoiceConnectorId=vc_id)
-        except ClientError as exc:
-            if _code(exc) != "NotFoundException":
-                raise
-            return [Finding("voice connector streaming", "FAIL", "not configured", put)]
-        return _streaming_findings(cfg["StreamingConfiguration"], put)
-
-    def logging() -> list[Finding]:
-        cfg = chime.get_voice_connector_logging_configuration(VoiceConnectorId=vc_id)
-        sip = cfg["LoggingConfiguration"].get("EnableSIPLogs", False)
-        note = "on" if sip else "off (turn on while setting up SIPREC to see the INVITEs)"
-        return [Finding("voice connector SIP logs", "OK", note)]
-
-    out = _guard("voice connector", "check --voice-connector-id and --region", connector)
-    if out[0].status == "FAIL":
-        return out
-    return (
-        out
-        + _guard("voice connector streaming", put, streaming)
-        + _guard("voice connector SIP logs", "", logging)
-    )
-
-
-def _streaming_findings(cfg: Any, put: str) -> list[Finding]:
-    if cfg.get("Disabled", False):
-        detail = "streaming to Kinesis Video Streams is disabled"
-        return [Finding("voice connector streaming", "FAIL", detail, put)]
-    out = [Finding("voice connector streaming", "OK", "streaming to Kinesis Video Streams is on")]
-    hours = int(cfg.get("DataRetentionInHours", 0))
-    if hours < 1:
-        detail = f"DataRetentionInHours={hours}: KVS keeps nothing to read after the call"
-        out.append(Finding("voice connector retention", "FAIL", detail, put))
-    elif hours < MIN_RETENTION_HOURS:
-        detail = f"DataRetentionInHours={hours}: retried jobs may find the media gone"
-        out.append(Finding("voice connector retention", "WARN", detail, put))
-    else:
-        out.append(Finding("voice connector retention", "OK", f"{hours} hours"))
-    targets = sorted(
-        str(t.get("NotificationTarget")) for t in cfg.get("StreamingNotificationTargets", [])
-    )
-    if "EventBridge" in targets:
-        out.append(Finding("voice connector notifications", "OK", "EventBridge"))
-    else:
-        detail = f"targets {targets or 'none'}: no Streaming Status events reach the stack"
-        out.append(Finding("voice connector notifications", "FAIL", detail, put))
-    insights = cfg.get("MediaInsightsConfiguration", {})
-    if insights and not insights.get("Disabled", True):
-        fix = "detach the Media Insights configuration unless you also want Chime call analytics"
-        detail = "a Media Insights pipeline is attached (records/analyses calls separately)"
-        out.append(Finding("voice connector media insights", "WARN", detail, fix))
-    return out
-
-
-# ------------------------------------------------------------------ rule and table
-
-
-def check_rule(
-    events: EventBridgeClient, rule_name: str, function_arn: str, vc_id: str, bus: str = "default"
-) -> list[Finding]:
-    """The Streaming Status rule exists, is enabled, matches, and targets StreamStatus."""
-    fix = "sam deploy again (the StreamingStatusRule resource) or pass --stack"
-
-    def run() -> list[Finding]:
-        names = [rule_name] if rule_name else _chime_rules(events, bus)
-        if not names:
-            detail = f"no rule on bus {bus} matches {DETAIL_TYPE}"
-            return [Finding("eventbridge rule", "FAIL", detail, fix)]
-        return [f for name in names for f in _one_rule(events, name, function_arn, vc_id, bus)]
-
-    return _guard("eventbridge rule", fix, run)
-
-
-def _chime_rules(events: EventBridgeClient, bus: str) -> list[str]:
-    pages = events.get_paginator("list_rules").paginate(EventBusName=bus)
-    rules = [r for page in pages for r in page.get("Rules", [])]
-    return [
-        r.get("Name", "")
-        for r in rules
-        if DETAIL_TYPE in _pattern(r.get("EventPattern", "")).get("detail-type", [])
-    ]
-
-
-def _pattern(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _one_rule(
-    events: EventBridgeClient, name: str, function_arn: str, vc_id: str, bus: str
-) -> list[Finding]:
-    check = f"eventbridge rule {name}"
-    rule = events.describe_rule(Name=name, EventBusName=bus)
-    pattern = _pattern(rule.get("EventPattern", ""))
-    vcs = pattern.get("detail", {}).get("voiceConnectorId")
-    problem, fix = "", ""
-    if "aws.chime" not in pattern.get("source", []) or DETAIL_TYPE not in pattern.get(
-        "detail-type", []
-    ):
-        problem = "pattern does not match Streaming Status events"
-        fix = f'the pattern needs source ["aws.chime"] and detail-type ["{DETAIL_TYPE}"]'
-    elif rule.get("State") != "ENABLED":
-        problem, fix = f"state {rule.get('State')}", f"aws events enable-rule --name {name}"
-    elif vc_id and vcs is not None and vc_id not in vcs:
-        problem = f"filters other Voice Connectors, not {vc_id}"
-        fix = "set the VoiceConnectorId parameter to this Voice Connector and deploy"
-    if problem:
-        return [Finding(check, "FAIL", problem, fix)]
-    targets = events.list_targets_by_rule(Rule=name, EventBusName=bus).get("Targets", [])
-    if function_arn:
-        hit = [t for t in targets if _same_function(t.get("Arn", ""), function_arn)]
-        problem = "does not target the StreamStatus function"
-    else:
-        hit = [t for t in targets if ":lambda:" in t.get("Arn", "")]
-        problem = "has no Lambda target"
-    if not hit:
-        return [Finding(check, "FAIL", problem, "make StreamStatusFunction its target (deploy)")]
-    function = hit[0].get("Arn", "").split(":function:")[-1].split(":")[0]
-    out = [Finding(check, "OK", f"enabled, targets {function}")]
-    if not hit[0].get("DeadLetterConfig", {}).get("Arn"):
-        fix = "give the target a dead-letter queue so undeliverable events are kept"
-        out.append(Finding(f"{check} DLQ", "WARN", "target has no dead-letter queue", fix))
-    return out
-
-
-def _same_function(target_arn: str, function_arn: str) -> bool:
-    """Compare Lambda ARNs ignoring a version/alias qualifier."""
-    return target_arn.split(":")[:7] == function_arn.split(":")[:7]
 
 
 def check_table(ddb: DynamoDBClient, table: str) -> list[Finding]:
@@ -448,7 +274,7 @@ def check_table(ddb: DynamoDBClient, table: str) -> list[Finding]:
             out.append(Finding("calls table PITR", "WARN", "point-in-time recovery is off", fix))
         return out
 
-    return _guard("calls table", "check --table and --region", run)
+    return guard("calls table", "check --table and --region", run)
 
 
 # ------------------------------------------------------------------ all together

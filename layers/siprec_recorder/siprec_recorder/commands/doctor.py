@@ -17,7 +17,7 @@ from siprec_recorder.config import ENV_PREFIX, Settings
 from siprec_recorder.errors import RecorderError
 
 if TYPE_CHECKING:
-    from siprec_recorder.aws.deployment import Finding
+    from siprec_recorder.aws.findings import Finding
 
 
 def register(subparsers: Any) -> None:
