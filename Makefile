@@ -9,13 +9,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSTEM_TOOLS := ffmpeg ffprobe mkvmerge sox
 
-.PHONY: help setup system-tools demo test lint typecheck infra-lint pytest bench load clean
+.PHONY: help setup system-tools demo test lint typecheck infra-lint pytest bench load build clean
 
 help:
 	@echo "make demo   - simulate a 2-minute SIPREC call through the local stack and show the recordings"
 	@echo "make test   - lint, type-check, template checks and all tests"
 	@echo "make bench  - benchmarks (decoder, pipeline, cold start); prints a table"
 	@echo "make load   - 200-call load test through the local stack"
+	@echo "make build  - sam build (arm64 layers; needs Python 3.13, found as for the venv)"
 
 # Test oracles (ffmpeg/ffprobe, mkvmerge) and sox come from Debian; install them when missing.
 system-tools:
@@ -59,6 +60,10 @@ bench: setup system-tools
 
 load: setup
 	$(BIN)/python -m bench.load
+
+# sam's runtime check wants a real python3.13 first on PATH (a pyenv shim is refused).
+build: setup
+	PATH="$(dir $(PYTHON)):$$PATH" $(BIN)/sam build --template template.yaml
 
 clean:
 	rm -rf $(VENV) .aws-sam demo-output bench/out .pytest_cache .mypy_cache .ruff_cache
