@@ -34,3 +34,17 @@ def test_buffers_stay_bounded(fast: bool) -> None:
     assert peak_buffer <= CHUNK + 2 * fragment_size  # a partial element, or one templated fragment
     assert peak_pending <= 100  # at most one fragment's frames wait for the filter
     result.close()
+
+
+def test_an_error_leaves_no_spool_behind(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    w = KvsStreamWriter()
+    good = w.fragment(0, np.zeros(16000, np.int16))[1]
+    bad = w.fragment(
+        2000, np.zeros(16000, np.int16), producer_tags={"AWS_KINESISVIDEO_ERROR_CODE": "1"}
+    )[1]
+    dec = StreamDecoder(spool_dir=tmp_path)
+    dec.feed(good)
+    assert len(list(tmp_path.iterdir())) == 1  # the track's spool
+    with pytest.raises(Exception, match="KVS error code 1"):
+        dec.feed(bad)
+    assert list(tmp_path.iterdir()) == []

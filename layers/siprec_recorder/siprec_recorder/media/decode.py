@@ -141,16 +141,30 @@ class StreamDecoder:
         self._closed = False
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
-        """Consume the next chunk of media."""
-        for ev in self._reader.feed(data):
-            self._handle(ev)
+        """Consume the next chunk of media (on an error the spools are closed and deleted)."""
+        try:
+            for ev in self._reader.feed(data):
+                self._handle(ev)
+        except BaseException:
+            self._abort()
+            raise
+
+    def _abort(self) -> None:
+        self._closed = True
+        for tr in self._tracks.values():
+            if tr.result.pcm is not None:
+                tr.result.pcm.close()
 
     def close(self) -> DecodeResult:
         """End of input: finish the last fragment, flush the spools, return the result."""
         if not self._closed:
             self._closed = True
-            for ev in self._reader.end():
-                self._handle(ev)
+            try:
+                for ev in self._reader.end():
+                    self._handle(ev)
+            except BaseException:
+                self._abort()
+                raise
             if self._open and self._keep is not True:
                 self._result.skipped_fragments += 1
             self._open = False
