@@ -1,9 +1,9 @@
 """Per-run resource measurement for the benchmarks: wall s, CPU s and peak RSS of one child.
 
-`os.wait4` returns the rusage of exactly the child it reaped (and the descendants that child
-waited for), so every run is measured on its own even when the parent measured others before;
-RUSAGE_CHILDREN would accumulate across runs. Also the machine header every table is printed
-under, and a markdown table helper.
+A tiny wrapper process spawns the command and reaps it with `os.wait4`, which returns the
+rusage of exactly that child (and the descendants it waited for): every run is measured on its
+own, never accumulated like RUSAGE_CHILDREN, and never inflated by the bench's own memory (see
+WRAPPER). Also the machine header every table is printed under, and a markdown table helper.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,23 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUT = REPO_ROOT / "bench" / "out"
 RESULT_MARK = "@@BENCH-RESULT@@ "
+# Linux records the RSS high-water mark of the address space a process had before exec() into
+# its ru_maxrss: a child forked straight from the bench (which may hold the local stack's
+# gigabytes) would report the bench's RSS. So a small interpreter (-S: no site) is forked
+# instead, and it forks the measured command and reaps it with wait4: that rusage is the
+# command's own, whatever the bench holds and however many runs came before.
+WRAPPER = """
+import json, os, subprocess, sys, time
+spec = json.loads(sys.argv[1])
+start = time.perf_counter()
+proc = subprocess.Popen(spec["argv"], stdin=subprocess.DEVNULL)
+_, status, ru = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - start
+proc.returncode = os.waitstatus_to_exitcode(status)
+with open(spec["report"], "w") as fh:
+    json.dump({"wall_s": wall, "user_s": ru.ru_utime, "sys_s": ru.ru_stime,
+               "maxrss_kib": ru.ru_maxrss, "returncode": proc.returncode}, fh)
+"""
 
 
 @dataclass(frozen=True)
@@ -64,11 +79,17 @@ def measure_command(
     cwd: Path | None = None,
     timeout_s: float = 3600.0,
 ) -> Measurement:
-    """Run `argv` to completion; its own rusage via wait4 (killed after `timeout_s`)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            list(argv),
+    """Run `argv` to completion through the small wrapper; its own rusage (killed after
+    `timeout_s`, with its process group)."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        report = Path(tmp) / "rusage.json"
+        spec = json.dumps({"argv": list(argv), "report": str(report)})
+        wrapper = subprocess.Popen(
+            [sys.executable, "-S", "-c", WRAPPER, spec],
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
@@ -76,22 +97,20 @@ def measure_command(
             cwd=cwd or REPO_ROOT,
             start_new_session=True,
         )
-        timer = threading.Timer(timeout_s, _kill_group, args=(proc.pid,))
-        timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+            wrapper.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(wrapper.pid)
+            wrapper.wait()
         out.seek(0)
         err.seek(0)
+        got = json.loads(report.read_text()) if report.is_file() else {}
         return Measurement(
-            wall_s=wall,
-            user_s=usage.ru_utime,
-            sys_s=usage.ru_stime,
-            peak_rss_mib=usage.ru_maxrss / 1024,  # Linux: KiB
-            returncode=proc.returncode,
+            wall_s=float(got.get("wall_s", timeout_s)),
+            user_s=float(got.get("user_s", 0.0)),
+            sys_s=float(got.get("sys_s", 0.0)),
+            peak_rss_mib=float(got.get("maxrss_kib", 0)) / 1024,  # Linux: KiB
+            returncode=int(got.get("returncode", -9)),
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
         )

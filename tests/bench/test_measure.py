@@ -69,3 +69,14 @@ def test_markdown_table_shape_and_alignment() -> None:
     assert lines[3] == "| b | **2** |"
     with pytest.raises(ValueError):
         markdown_table(["a", "b"], [["only one"]])
+
+
+def test_a_big_parent_does_not_inflate_the_childs_peak_rss() -> None:
+    # Linux carries the pre-exec address space's RSS high-water mark into ru_maxrss: a child
+    # forked straight from this 400 MiB process would report >= 400 MiB.
+    ballast = bytearray(400 << 20)
+    for i in range(0, len(ballast), 4096):
+        ballast[i] = 1
+    small = measure_command([sys.executable, "-c", "pass"]).check("small")
+    assert small.peak_rss_mib < 100
+    del ballast
