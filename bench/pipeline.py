@@ -140,7 +140,8 @@ def report(runs: list[Run]) -> str:
     lines += [
         "",
         "Notes: CPU s = user + sys of the measured process, peak RSS = its ru_maxrss (os.wait4 "
-        "in a small wrapper process, so the bench's own memory is not inherited). `process` is the whole CLI process (interpreter, imports, decode, files "
+        "in a small wrapper process, so the bench's own memory is not inherited). `process` "
+        "is the whole CLI process (interpreter, imports, decode, files "
         "out). The local-stack row is the Recorder handler alone in its own process, draining "
         "the queue against the stack (moto + KVS server) that runs in the bench process, so "
         "the stack's S3 copy of the outputs is not counted; StreamStatus ran in the bench "
