@@ -76,3 +76,27 @@ def test_env_switch_selects_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
     assert dec._reader._fast
     dec.feed(data)
     assert dec.close().tracks[0].frames == 10
+
+
+def test_template_survives_varying_block_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real fragments hold 99, 100 or 101 frames: one template serves them all, bit-exact."""
+    from siprec_recorder.media import template
+
+    builds = []
+    real_build = template.build
+    monkeypatch.setattr(template, "build", lambda *a: builds.append(1) or real_build(*a))
+    rng = np.random.default_rng(12)
+    w = KvsStreamWriter(producer_tags={"TransactionId": "x"}, tags_after_cluster={"CallId": "y"})
+    path = tmp_path / "v.mkv"
+    at = 1_700_000_000_000
+    with open(path, "wb") as f:
+        for i in range(40):
+            frames = (99, 100, 101, 100, 3)[i % 5]
+            f.write(w.fragment(at, rng.integers(-9, 9, 160 * frames).astype(np.int16))[1])
+            at += 20 * frames
+    general, fast = both(path, 1 << 20)
+    assert general == fast
+    assert fast["tracks"][0][5] == 8 * 403  # frames  # type: ignore[index]
+    assert len(builds) == 1

@@ -38,7 +38,9 @@ def test_buffers_stay_bounded(fast: bool) -> None:
 
 def test_an_error_leaves_no_spool_behind(tmp_path) -> None:  # type: ignore[no-untyped-def]
     w = KvsStreamWriter()
-    good = w.fragment(0, np.zeros(16000, np.int16))[1]
+    good = (
+        w.fragment(0, np.zeros(16000, np.int16))[1] + w.fragment(2000, np.zeros(16000, np.int16))[1]
+    )
     bad = w.fragment(
         2000, np.zeros(16000, np.int16), producer_tags={"AWS_KINESISVIDEO_ERROR_CODE": "1"}
     )[1]

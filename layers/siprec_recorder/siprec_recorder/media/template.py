@@ -1,13 +1,14 @@
 """Decoder fast path, fragment level: KVS fragments of one stream share one byte layout.
 
-Every fragment Chime/KVS writes for a stream has the same elements with the same size fields:
-only tag values, the cluster timecode, block timecodes and the audio bytes change. The first
-fragment that fits a narrow grammar (EBML header; unknown-size Segment; Tags/Info/Tracks/Void;
-one Cluster holding a Timecode and a run of identical-layout SimpleBlocks; Tags after it) becomes a
-template: its bytes minus those variable regions. A later fragment whose fixed bytes are identical
-(checked with a few slice comparisons) has, by construction, exactly the same parse, so its events
-are produced from the template plus the variable regions. Any difference falls back to the
-general reader for that fragment (and a new template is tried).
+Every fragment Chime/KVS writes for a stream has the same elements with the same size fields: only
+tag values, the cluster timecode, the number of blocks, block timecodes and the audio change. The
+first fragment that fits a narrow grammar (EBML header; unknown-size Segment; Tags/Info/Tracks/
+Void; one Cluster holding a Timecode and a run of identical-layout SimpleBlocks; Tags after it)
+becomes a template: a prefix (everything before the blocks), the block layout, and a suffix
+(everything after them), each minus its variable regions. A later fragment whose fixed bytes are
+identical has, by construction, exactly the same parse, so its events come from the template plus
+the variable regions, checked and gathered with a few numpy operations. Any difference falls back
+to the general reader for that fragment (and a new template is tried).
 """
 
 from __future__ import annotations
@@ -29,43 +30,47 @@ if TYPE_CHECKING:
 MAGIC = bytes.fromhex("1A45DFA3")
 MAX_TEMPLATE = 4 << 20
 WAIT = -1
+INCOMPLETE = "incomplete"
 PRODUCER_TIMESTAMP = "AWS_KINESISVIDEO_PRODUCER_TIMESTAMP"
 ERROR_NAMES = ("AWS_KINESISVIDEO_ERROR_CODE", "AWS_KINESISVIDEO_ERROR_ID")
 _SKIPPED = (e.VOID, e.CRC32, e.SEEK_HEAD, e.CUES)
+Item = tuple[str, int, int]  # tag name, value start, value end (prefix- or suffix-relative)
+Regions = list[tuple[int, int]]
 
 
 @dataclass
 class _Run:
-    start: int  # first block element, relative to the fragment
-    count: int
+    start: int  # first block, relative to the fragment
+    count: int  # blocks in the template (others may have more or fewer)
     stride: int
-    head: int  # element header length (id + size field)
+    head: int  # block element header length (id + size field)
     track: int
-    columns: list[tuple[int, bytes]]  # header byte offsets (not the timecode) and their columns
-    tc_hi: bytes
-    tc_lo: bytes
-    ticks: npt.NDArray[np.int64]  # block timecodes of the template
-    step: int | None  # their constant difference, if they are evenly spaced
+    cols: npt.NDArray[np.intp]  # block header bytes that must match (all but the timecode)
+    col_ref: npt.NDArray[np.uint8]
+    tc_ref: npt.NDArray[np.uint8]  # the template's timecode bytes, (count, 2)
+    ticks: npt.NDArray[np.int64]
+    step: int | None  # constant difference of the template's ticks
     frame_size: int
-    duration_ns: int
+    cluster_size: tuple[int, int] | None  # size field of a known-size Cluster (variable)
+    cluster_data: int  # where that Cluster's data starts, relative to the fragment
 
 
 @dataclass
 class Template:
-    length: int
-    fixed: list[tuple[int, int, bytes]]
-    steps: list[tuple[str, bool, list[tuple[str, int, int]]]]  # (kind, after_cluster, tag items)
+    prefix_len: int
+    suffix_len: int
+    prefix_idx: npt.NDArray[np.intp]  # fixed bytes of the prefix and their values
+    prefix_ref: npt.NDArray[np.uint8]
+    suffix_idx: npt.NDArray[np.intp]  # fixed bytes of the suffix (suffix-relative)
+    suffix_ref: npt.NDArray[np.uint8]
+    steps: list[tuple[str, bool, list[Item]]]  # (kind, after_cluster, tag items) in order
     timecode: tuple[int, int]
     run: _Run
+    duration_ns: int
     scale: int
     tracks_body: bytes
     entries: list[TrackEntry]
     timings: dict[int, _TrackTiming]
-    cluster_open: bool  # an unknown-size Cluster is still open at the end of the fragment
-    check_idx: npt.NDArray[np.intp]  # every fixed byte, block headers included (not timecodes)
-    check_ref: npt.NDArray[np.uint8]
-    tc_idx: npt.NDArray[np.intp]  # block timecode bytes (high, low per block)
-    tc_ref: npt.NDArray[np.uint8]
 
 
 def _header(buf: bytearray, p: int, n: int) -> tuple[int, int, int] | None:
@@ -78,7 +83,7 @@ def _header(buf: bytearray, p: int, n: int) -> tuple[int, int, int] | None:
     return got[0], got[1] + got2[1], got2[0]
 
 
-def _tag_items(buf: bytearray, a: int, b: int, base: int) -> list[tuple[str, int, int]] | None:
+def _tag_items(buf: bytearray, a: int, b: int, base: int) -> list[Item] | None:
     """(name, value start, value end) of each SimpleTag, as units.parse_tags reads them."""
     items = []
     for eid, c, d in units.children(buf, a, b):
@@ -101,51 +106,58 @@ def _tag_items(buf: bytearray, a: int, b: int, base: int) -> list[tuple[str, int
     return items
 
 
-def build(reader: MkvReader, buf: bytearray, pos: int, n: int) -> Template | None:
-    """A template from the fragment at buf[pos:], or None if it is incomplete or irregular."""
+def _fixed(ref: npt.NDArray[np.uint8], lo: int, hi: int, variable: Regions) -> npt.NDArray[np.intp]:
+    """Offsets in [lo, hi) outside the variable regions, relative to lo."""
+    keep = np.ones(hi - lo, dtype=bool)
+    for a, b in variable:
+        keep[max(a, lo) - lo : max(min(b, hi) - lo, 0)] = False
+    return np.flatnonzero(keep).astype(np.intp)
+
+
+def build(reader: MkvReader, buf: bytearray, pos: int, n: int) -> Template | str | None:
+    """A template from the fragment at buf[pos:]; INCOMPLETE if it is not all here; None if the
+    fragment does not fit the grammar."""
     from siprec_recorder.media.mkv import _TrackTiming
 
     try:
         h = _header(buf, pos, n)
-        if h is None or h[0] != e.EBML or h[2] == e.UNKNOWN or pos + h[1] + h[2] > n:
-            return None
+        if h is None or h[0] != e.EBML or h[2] == e.UNKNOWN:
+            return None if h is not None else INCOMPLETE
+        if pos + h[1] + h[2] > n:
+            return INCOMPLETE
         units.parse_ebml_header(buf[pos + h[1] : pos + h[1] + h[2]])
         p = pos + h[1] + h[2]
         h = _header(buf, p, n)
         if h is None or h[0] != e.SEGMENT or h[2] != e.UNKNOWN:
-            return None
+            return None if h is not None else INCOMPLETE
         p += h[1]
-        variable: list[tuple[int, int]] = []
-        steps: list[tuple[str, bool, list[tuple[str, int, int]]]] = []
+        variable: Regions = []
+        steps: list[tuple[str, bool, list[Item]]] = []
         scale = 1_000_000
         tracks: tuple[bytes, list[TrackEntry]] | None = None
         run: _Run | None = None
         timecode = (0, 0)
-        cluster_open = False
-        while True:
-            if p + 4 <= n and buf[p : p + 4] == MAGIC:
-                break
-            h = _header(buf, p, n)
-            if h is None or p - pos > MAX_TEMPLATE:
+        while not (p + 4 <= n and buf[p : p + 4] == MAGIC):
+            if p - pos > MAX_TEMPLATE:
                 return None
+            h = _header(buf, p, n)
+            if h is None:
+                return INCOMPLETE
             eid, hl, size = h
             if eid == e.CLUSTER:
                 if run is not None or tracks is None:
                     return None
                 got = _cluster(buf, p, hl, size, n, pos, tracks[1])
-                if got is None:
-                    return None
-                run, timecode, crc, p, cluster_open = got
-                entry = next(t for t in tracks[1] if t.number == run.track)
-                fmt = _TrackTiming(entry).fmt
-                run.duration_ns = (
-                    fmt.duration_ns(run.frame_size) if fmt else entry.default_duration_ns or 0
-                )
-                variable += [timecode, (run.start, run.start + run.count * run.stride), *crc]
+                if not isinstance(got, tuple):
+                    return got
+                run, timecode, extra, p = got
+                variable += [timecode, (run.start, run.start + run.count * run.stride), *extra]
                 steps.append(("run", True, []))
                 continue
-            if size == e.UNKNOWN or p + hl + size > n:
+            if size == e.UNKNOWN:
                 return None
+            if p + hl + size > n:
+                return INCOMPLETE
             body = buf[p + hl : p + hl + size]
             if eid == e.TAGS:
                 items = _tag_items(buf, p + hl, p + hl + size, pos)
@@ -165,125 +177,178 @@ def build(reader: MkvReader, buf: bytearray, pos: int, n: int) -> Template | Non
         return None  # the general reader will report it
     if run is None or tracks is None:
         return None
-    length = p - pos
-    fixed = []
-    at = 0
-    for a, b in sorted(variable):
-        if a > at:
-            fixed.append((at, a, bytes(buf[pos + at : pos + a])))
-        at = b
-    if at < length:
-        fixed.append((at, length, bytes(buf[pos + at : pos + length])))
-    timings = {t.number: _TrackTiming(t) for t in tracks[1]}
-    ref = np.frombuffer(bytes(buf[pos : pos + length]), np.uint8)
-    fixed_idx = [np.arange(a, b, dtype=np.intp) for a, b, _ in fixed]
-    block_starts = run.start + run.stride * np.arange(run.count, dtype=np.intp)
-    fixed_idx.append(
-        (block_starts[:, None] + np.array([c - run.start for c, _ in run.columns])).ravel()
-    )
-    check_idx = np.concatenate(fixed_idx)
-    tc_idx = (block_starts[:, None] + np.array([run.head + 1, run.head + 2])).ravel()
+    entry = next(t for t in tracks[1] if t.number == run.track)
+    timing = _TrackTiming(entry)
+    fmt = timing.fmt
+    duration = fmt.duration_ns(run.frame_size) if fmt else entry.default_duration_ns or 0
+    run_end = run.start + run.count * run.stride
+    ref = np.frombuffer(bytes(buf[pos:p]), np.uint8)
+    prefix_idx = _fixed(ref, 0, run.start, variable)
+    suffix_idx = _fixed(ref, run_end, p - pos, variable)
+    for name_steps in steps:  # suffix tag values become suffix-relative
+        if name_steps[1] and name_steps[0] == "tags":
+            name_steps[2][:] = [(nm, a - run_end, b - run_end) for nm, a, b in name_steps[2]]
     return Template(
-        length,
-        fixed,
-        steps,
-        timecode,
-        run,
-        scale,
-        tracks[0],
-        tracks[1],
-        timings,
-        cluster_open,
-        check_idx,
-        ref[check_idx],
-        tc_idx,
-        ref[tc_idx],
+        prefix_len=run.start,
+        suffix_len=p - pos - run_end,
+        prefix_idx=prefix_idx,
+        prefix_ref=ref[prefix_idx],
+        suffix_idx=suffix_idx,
+        suffix_ref=ref[run_end + suffix_idx],
+        steps=steps,
+        timecode=timecode,
+        run=run,
+        duration_ns=duration,
+        scale=scale,
+        tracks_body=tracks[0],
+        entries=tracks[1],
+        timings={t.number: _TrackTiming(t) for t in tracks[1]},
     )
 
 
 def _cluster(
     buf: bytearray, p: int, hl: int, size: int, n: int, pos: int, entries: list[TrackEntry]
-) -> tuple[_Run, tuple[int, int], list[tuple[int, int]], int, bool] | None:
+) -> tuple[_Run, tuple[int, int], Regions, int] | str | None:
     """Timecode then a run of identical-layout SimpleBlocks, and nothing else, in one Cluster."""
     end = None if size == e.UNKNOWN else p + hl + size
+    extra: Regions = []
+    if end is not None:  # its size follows the number of blocks
+        id_len = e.read_id(buf, p, n)
+        assert id_len is not None
+        extra.append((p + id_len[1] - pos, p + hl - pos))
     q = p + hl
     h = _header(buf, q, n)
-    crc: list[tuple[int, int]] = []
     if h is not None and h[0] == e.CRC32 and h[2] == 4:  # its value differs in every Cluster
-        crc.append((q + h[1] - pos, q + h[1] + 4 - pos))
+        extra.append((q + h[1] - pos, q + h[1] + 4 - pos))
         q += h[1] + 4
         h = _header(buf, q, n)
-    if h is None or h[0] != e.TIMECODE or h[2] == e.UNKNOWN or h[2] > 8:
+    if h is None or q + h[1] + max(h[2], 0) > n:
+        return INCOMPLETE
+    if h[0] != e.TIMECODE or h[2] == e.UNKNOWN or h[2] > 8:
         return None
     timecode = (q + h[1] - pos, q + h[1] + h[2] - pos)
     q += h[1] + h[2]
     h = _header(buf, q, n)
-    if h is None or h[0] != e.SIMPLE_BLOCK or h[2] == e.UNKNOWN or h[2] < 4:
+    if h is None:
+        return INCOMPLETE
+    if h[0] != e.SIMPLE_BLOCK or h[2] == e.UNKNOWN or h[2] < 4:
         return None
     bhl, bsize = h[1], h[2]
     stride = bhl + bsize
+    if q + bhl + 4 > n:
+        return INCOMPLETE
     track_byte, flags = buf[q + bhl], buf[q + bhl + 3]
-    if track_byte < 0x80 or flags & 0x06:
+    if track_byte < 0x80 or flags & 0x06 or not any(t.number == track_byte & 0x7F for t in entries):
         return None
-    track = track_byte & 0x7F
-    if not any(t.number == track for t in entries):
-        return None
-    ref = bytes(buf[q : q + bhl + 1])
+    first = bytes(buf[q : q + bhl + 4])
     start, count = q, 0
     limit = n if end is None else min(n, end)
-    while q + stride <= limit and buf[q : q + bhl + 1] == ref and buf[q + bhl + 3] == flags:
+    while (
+        q + stride <= limit
+        and buf[q : q + bhl + 1] == first[: bhl + 1]
+        and buf[q + bhl + 3] == flags
+    ):
         count += 1
         q += stride
     if end is not None and q != end:
+        return INCOMPLETE if end > n else None
+    if end is None and q + stride > n and (q >= n or buf[q] == e.SIMPLE_BLOCK):
+        return INCOMPLETE  # the run may go on past the buffer
+    h = _header(buf, q, n)  # the Cluster must end here, at a top-level element
+    if h is None:
+        return INCOMPLETE
+    if h[0] not in (e.EBML, e.TAGS, e.CUES):
         return None
-    if end is None:  # an unknown-size Cluster must end at a top-level element
-        h = _header(buf, q, n)
-        if h is None or h[0] not in (e.EBML, e.TAGS, e.CUES):
-            return None
-    cols = [c for c in range(bhl + 4) if c not in (bhl + 1, bhl + 2)]
-    span = count * stride
-    columns = [(start - pos + c, bytes(buf[start + c : start + span : stride])) for c in cols]
-    hi = bytes(buf[start + bhl + 1 : start + span : stride])
-    lo = bytes(buf[start + bhl + 2 : start + span : stride])
-    ticks = _ticks(hi, lo)
+    cols = np.array([c for c in range(bhl + 4) if c not in (bhl + 1, bhl + 2)], dtype=np.intp)
+    rows = np.frombuffer(bytes(buf[start:q]), np.uint8).reshape(count, stride)
+    tc_ref = rows[:, bhl + 1 : bhl + 3].copy()
+    ticks = _ticks(tc_ref)
     steps = np.diff(ticks)
     step = int(steps[0]) if steps.size and bool((steps == steps[0]).all()) else None
-    run = _Run(start - pos, count, stride, bhl, track, columns, hi, lo, ticks, step, bsize - 4, 0)
-    return run, timecode, crc, q, end is None and h[0] != e.EBML
+    cluster_size = extra[0] if end is not None else None
+    run = _Run(
+        start=start - pos,
+        count=count,
+        stride=stride,
+        head=bhl,
+        track=track_byte & 0x7F,
+        cols=cols,
+        col_ref=np.frombuffer(first, np.uint8)[cols],
+        tc_ref=tc_ref,
+        ticks=ticks,
+        step=step,
+        frame_size=bsize - 4,
+        cluster_size=cluster_size,
+        cluster_data=p + hl - pos,
+    )
+    return run, timecode, extra, q
 
 
-def _ticks(hi: bytes, lo: bytes) -> npt.NDArray[np.int64]:
-    """Signed 16-bit block timecodes from their high and low byte columns."""
-    raw = np.frombuffer(hi, np.uint8).astype(np.int64) << 8 | np.frombuffer(lo, np.uint8)
+def _ticks(tc: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+    """Signed 16-bit block timecodes from their (count, 2) big-endian bytes."""
+    raw = tc[:, 0].astype(np.int64) << 8 | tc[:, 1]
     return np.where(raw >= 0x8000, raw - 0x10000, raw)
 
 
-def apply(reader: MkvReader, t: Template, buf: bytearray, pos: int, out: list[MkvEvent]) -> bool:
-    """Emit the fragment at buf[pos:] from the template if its fixed bytes match; else False."""
-    if buf[pos + t.length : pos + t.length + 4] != MAGIC:
-        return False
+def apply(
+    reader: MkvReader, t: Template, buf: bytearray, pos: int, n: int, out: list[MkvEvent]
+) -> int | None:
+    """Position after the fragment at buf[pos:] if it fits the template, WAIT, or None."""
     r = t.run
-    frag = np.frombuffer(buf, np.uint8, count=t.length, offset=pos)
-    if not (frag[t.check_idx] == t.check_ref).all():
-        return False
-    tcs = frag[t.tc_idx]
-    regular = bool((tcs == t.tc_ref).all())
-    ticks = r.ticks if regular else _ticks(tcs[0::2].tobytes(), tcs[1::2].tobytes())
-    span = r.count * r.stride
-    payload = frag[r.start : r.start + span].reshape(r.count, r.stride)[:, r.head + 4 :].tobytes()
-    del frag, tcs  # release the view of buf before the reader compacts it
+    run0 = pos + r.start
+    if run0 > n:
+        return WAIT
+    pre = np.frombuffer(buf, np.uint8, count=t.prefix_len, offset=pos)
+    if not (pre[t.prefix_idx] == t.prefix_ref).all():
+        return None
+    cap = 2 * r.count + 16
+    avail = min((n - run0) // r.stride, cap)
+    if avail == 0:
+        return WAIT
+    rows = np.frombuffer(buf, np.uint8, count=avail * r.stride, offset=run0).reshape(
+        avail, r.stride
+    )
+    ok = (rows[:, r.cols] == r.col_ref).all(axis=1)
+    k = avail if bool(ok.all()) else int(np.argmin(ok))
+    if k == cap or k == 0:
+        return None
+    if k == avail:
+        return WAIT  # the run may go on past the buffer
+    suffix = run0 + k * r.stride
+    if suffix + t.suffix_len + 4 > n:
+        return WAIT
+    post = np.frombuffer(buf, np.uint8, count=t.suffix_len, offset=suffix)
+    if not (post[t.suffix_idx] == t.suffix_ref).all():
+        return None
+    if buf[suffix + t.suffix_len : suffix + t.suffix_len + 4] != MAGIC:
+        return None
+    if r.cluster_size is not None:
+        a, b = r.cluster_size
+        got = e.read_size(buf, pos + a, n)
+        if got is None or got[1] != b - a or got[0] != suffix - pos - r.cluster_data:
+            return None
+    tc = rows[:k, r.head + 1 : r.head + 3]
+    if k == r.count and bool((tc == r.tc_ref).all()):
+        ticks, step = r.ticks, r.step
+    else:
+        ticks = _ticks(tc)
+        diffs = np.diff(ticks)
+        step = int(diffs[0]) if diffs.size and bool((diffs == diffs[0]).all()) else None
+    payload = rows[:k, r.head + 4 :].tobytes()
+    del pre, rows, ok, tc, post  # release the views of buf before the reader compacts it
     tag_sets: list[dict[str, str]] = []
     producer_ns: int | None = None
     for kind, after, items in t.steps:
         if kind == "tags":
-            tags = {name: e.read_string(buf[pos + a : pos + b]) for name, a, b in items}
+            base = suffix if after else pos
+            tags = {name: e.read_string(buf[base + a : base + b]) for name, a, b in items}
             if PRODUCER_TIMESTAMP in tags and not after:
                 producer_ns = units.parse_kvs_seconds(tags[PRODUCER_TIMESTAMP])
             tag_sets.append(tags)
-    tc = int.from_bytes(buf[pos + t.timecode[0] : pos + t.timecode[1]], "big")
-    base = producer_ns if producer_ns is not None else tc * t.scale
-    if abs(base) + 32768 * t.scale >= 1 << 62:
-        return False  # beyond int64: the general path computes these times
+    tc_value = int.from_bytes(buf[pos + t.timecode[0] : pos + t.timecode[1]], "big")
+    first = producer_ns if producer_ns is not None else tc_value * t.scale
+    if abs(first) + 32768 * t.scale >= 1 << 62:
+        return None  # beyond int64: the general path computes these times
     reader._start_fragment(reader._base + pos, out)
     reader._scale = t.scale
     reader._producer_ns = producer_ns
@@ -301,16 +366,14 @@ def apply(reader: MkvReader, t: Template, buf: bytearray, pos: int, out: list[Mk
                 reader._tracks = t.timings
                 out.extend(t.entries)
         else:
-            reader._cluster_tc = tc
-            reader._first_cluster_tc = tc
+            reader._cluster_tc = tc_value
+            reader._first_cluster_tc = tc_value
             reader._after_cluster = True
-            times = np.int64(base) + ticks * np.int64(t.scale)
-            step = r.step * t.scale if regular and r.step is not None else None
-            out.append(FrameRun(r.track, times, payload, r.frame_size, r.duration_ns, step))
+            times = np.int64(first) + ticks * np.int64(t.scale)
+            step_ns = step * t.scale if step is not None else None
+            out.append(FrameRun(r.track, times, payload, r.frame_size, t.duration_ns, step_ns))
     reader._stack[:] = [(e.SEGMENT, None, 0)]
-    if t.cluster_open:
-        reader._stack.append((e.CLUSTER, None, 1))
-    return True
+    return suffix + t.suffix_len
 
 
 def take_fragment(
@@ -319,16 +382,20 @@ def take_fragment(
     """New position after a templated fragment, WAIT for more bytes, or None (general path)."""
     t = reader._template
     if t is not None:
-        if pos + t.length + 4 > n:
+        got = apply(reader, t, buf, pos, n, out)
+        if got == WAIT:
             return None if final else WAIT
-        if apply(reader, t, buf, pos, out):
-            return pos + t.length
+        if got is not None:
+            return got
     if reader._template_backoff > 0:
         reader._template_backoff -= 1
         return None
-    t = build(reader, buf, pos, n)
-    if t is None:
+    built = build(reader, buf, pos, n)
+    if built == INCOMPLETE:
+        return WAIT if not final and n - pos < MAX_TEMPLATE else None
+    if not isinstance(built, Template):
         reader._template_backoff = 8
         return None
-    reader._template = t
-    return pos + t.length if apply(reader, t, buf, pos, out) else None
+    reader._template = built
+    got = apply(reader, built, buf, pos, n, out)
+    return got if got is not None and got != WAIT else None
