@@ -208,9 +208,8 @@ class StreamDecoder:
         if not self._keep:
             self._result.skipped_fragments += 1
             self._pending.clear()
-        for tr in self._tracks.values():
-            if tr.timeline is not None:
-                tr.timeline.flush()
+        # committed audio waits in the timeline's bounded buffer (1 MiB) and goes to the spool in
+        # large writes; close() flushes the rest
 
     def _on_truncated(self, ev: Truncated) -> None:
         self._result.truncated = True
