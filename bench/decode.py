@@ -151,6 +151,8 @@ def main() -> None:
     short = generate(OUT / "chime-15min.mkv", 15)
     work = OUT / "decode"
     work.mkdir(parents=True, exist_ok=True)
+    empty = work / "empty.mkv"
+    empty.write_bytes(b"")
     size_mb = long.stat().st_size / 1e6
     contenders = {
         "siprec-recorder decode (fast path)": [
@@ -171,6 +173,13 @@ def main() -> None:
         "PyAV (FFmpeg) to WAV": [PY, "-c", PYAV, str(long), str(work / "pyav.wav")],
         "ebmlite walk (no output)": [PY, "-c", EBMLITE, str(long)],
         "floor: read + write same bytes": [PY, "-c", FLOOR, str(long), str(work / "floor.bin")],
+        "siprec-recorder decode of an empty file (startup only)": [
+            CLI,
+            "decode",
+            str(empty),
+            "--out",
+            str(work / "empty"),
+        ],
     }
     results = {}
     for name, cmd in contenders.items():
