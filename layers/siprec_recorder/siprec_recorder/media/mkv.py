@@ -98,6 +98,7 @@ class MkvReader:
         self._fast = fast
         self._template: Template | None = None
         self._template_backoff = 0
+        self._template_retry = 0  # bytes to buffer before trying to build a template again
         self._done = False
 
     # --- public API ------------------------------------------------------------------------

@@ -390,9 +390,16 @@ def take_fragment(
     if reader._template_backoff > 0:
         reader._template_backoff -= 1
         return None
+    have = n - pos
+    if not final and have < reader._template_retry:
+        return WAIT  # an incomplete first fragment: retry once twice as much is buffered
     built = build(reader, buf, pos, n)
+    reader._template_retry = 0
     if built == INCOMPLETE:
-        return WAIT if not final and n - pos < MAX_TEMPLATE else None
+        if final or have >= MAX_TEMPLATE:
+            return None
+        reader._template_retry = 2 * have
+        return WAIT
     if not isinstance(built, Template):
         reader._template_backoff = 8
         return None
