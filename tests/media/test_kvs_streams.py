@@ -198,3 +198,17 @@ def test_kvs_error_tag_is_a_clear_error(fast: bool) -> None:
     with pytest.raises(KvsServiceError, match="4504") as info:
         decode_bytes(good + bad, fast=fast)
     assert "\n" not in str(info.value) and info.value.code == "kvs_error"
+
+
+@pytest.mark.parametrize("fast", FAST)
+def test_tracks_of_skipped_calls_are_not_listed(fast: bool) -> None:
+    """A reused stream: another call's fragments used a differently named track."""
+    other = KvsStreamWriter(
+        track_name="OTHER", track_number=2, producer_tags={"TransactionId": "B"}
+    )
+    ours = KvsStreamWriter(producer_tags={"TransactionId": "A"})
+    a = noise(FRAG, 70)
+    data = other.fragment(T0, noise(FRAG, 71))[1] + ours.fragment(T0 + 2000, a)[1]
+    r = decode_bytes(data, fast=fast, call_filter=CallFilter(transaction_id="A"))
+    assert [t.name for t in r.tracks] == ["AUDIO"] and r.skipped_fragments == 1
+    assert np.array_equal(pcm_of(r), a)

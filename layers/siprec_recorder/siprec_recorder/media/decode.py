@@ -122,7 +122,8 @@ class StreamDecoder:
         self._spool_factory = spool_factory
         self._result = DecodeResult()
         self._tracks: dict[tuple[str, str | int], _Track] = {}
-        self._entries: dict[int, TrackEntry] = {}  # this fragment's tracks by number
+        self._entries: dict[int, TrackEntry] = {}  # latest TrackEntry of each track number
+        self._fragment_tracks: list[int] = []  # track numbers this fragment defined
         self._resolved: dict[int, _Track] = {}
         self._keep: bool | None = None  # None: undecided, waiting for the filter's tag
         self._pending: list[Frame | FrameRun] = []
@@ -189,6 +190,7 @@ class StreamDecoder:
 
     def _on_track(self, ev: TrackEntry) -> None:
         self._entries[ev.number] = ev
+        self._fragment_tracks.append(ev.number)
         self._resolved.pop(ev.number, None)
         if self._keep:
             self._track(ev.number)  # listed even if it carries no frame
@@ -200,6 +202,7 @@ class StreamDecoder:
         self._pending.clear()
         self._tags = {}
         self._resolved = {}
+        self._fragment_tracks = []
         if self._keep:
             self._commit_first()
 
@@ -226,7 +229,7 @@ class StreamDecoder:
             elif len(present) == len(self._wanted):
                 self._keep = True
                 self._commit_first()
-                for number in list(self._entries):
+                for number in self._fragment_tracks:
                     self._track(number)
                 pending, self._pending = self._pending, []
                 for ev in pending:
