@@ -12,6 +12,7 @@ one "Recording Available" event per call. Exit 1 if any check fails or time runs
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import threading
 import time
@@ -20,7 +21,7 @@ from typing import Any
 
 from bench._load_checks import Verdict, check_all
 from bench._load_plan import Planned, hostile_order, plan_calls
-from bench._measure import machine_header, markdown_table
+from bench._measure import OUT, machine_header, markdown_table
 
 EVENT_ATTEMPTS = 5  # EventBridge retries a failed async invoke (185 times in the template)
 VISIBILITY_S = 30
@@ -179,7 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds for the whole run")
     args = parser.parse_args(argv)
-    verdict, stats = run(args.calls, args.seed, args.workers, args.timeout)
+    log = OUT / "load" / "handlers-stdout.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as fh, contextlib.redirect_stdout(fh):  # the handlers' EMF lines
+        verdict, stats = run(args.calls, args.seed, args.workers, args.timeout)
     print(f"### Load test: {args.calls} calls, hostile event order, concurrent workers\n")
     print(machine_header() + "\n")
     deliver_s, pipeline_s = stats["deliver s"], stats["pipeline s"]
