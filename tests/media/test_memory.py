@@ -36,17 +36,33 @@ def test_buffers_stay_bounded(fast: bool) -> None:
     result.close()
 
 
-def test_an_error_leaves_no_spool_behind(tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("fast", [False, True], ids=["general", "fast"])
+def test_after_an_error_the_audio_before_it_is_kept(tmp_path, fast: bool) -> None:  # type: ignore[no-untyped-def]
+    """The pipeline keeps what was decoded before bad bytes: close() after a failed feed."""
     w = KvsStreamWriter()
-    good = (
-        w.fragment(0, np.zeros(16000, np.int16))[1] + w.fragment(2000, np.zeros(16000, np.int16))[1]
-    )
-    bad = w.fragment(
-        2000, np.zeros(16000, np.int16), producer_tags={"AWS_KINESISVIDEO_ERROR_CODE": "1"}
-    )[1]
-    dec = StreamDecoder(spool_dir=tmp_path)
-    dec.feed(good)
-    assert len(list(tmp_path.iterdir())) == 1  # the track's spool
+    a, b = (np.random.default_rng(i).integers(-99, 99, 16000).astype(np.int16) for i in (1, 2))
+    good = w.fragment(0, a)[1] + w.fragment(2000, b)[1]
+    bad = w.fragment(4000, a, producer_tags={"AWS_KINESISVIDEO_ERROR_CODE": "1"})[1]
+    dec = StreamDecoder(spool_dir=tmp_path, fast=fast)
     with pytest.raises(Exception, match="KVS error code 1"):
-        dec.feed(bad)
-    assert list(tmp_path.iterdir()) == []
+        dec.feed(good + bad)
+    dec.feed(good)  # ignored: the decoder stopped at the error
+    result = dec.close()
+    assert result.tracks[0].frames == 200 and result.fragments == 3
+    assert np.array_equal(result.tracks[0].pcm.read_all(), np.concatenate([a, b]))
+    result.close()
+    assert list(tmp_path.iterdir()) == []  # closing the result deletes the spools
+
+
+def test_decode_file_leaves_no_spool_behind_on_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from siprec_recorder.errors import MediaError
+    from siprec_recorder.media.decode import decode_file
+
+    w = KvsStreamWriter()
+    path = tmp_path / "in.mkv"
+    path.write_bytes(w.fragment(0, np.zeros(16000, np.int16))[1] + b"\xff" * 64)
+    spools = tmp_path / "spools"
+    spools.mkdir()
+    with pytest.raises(MediaError):
+        decode_file(path, spool_dir=spools)
+    assert list(spools.iterdir()) == []

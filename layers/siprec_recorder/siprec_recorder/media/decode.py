@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from siprec_recorder.errors import MediaError
 from siprec_recorder.media.codecs import AudioFormat, audio_format
 from siprec_recorder.media.events import (
     FragmentEnded,
@@ -140,38 +141,51 @@ class StreamDecoder:
             Truncated: self._on_truncated,
         }
         self._closed = False
+        self._failed = False
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
-        """Consume the next chunk of media (on an error the spools are closed and deleted)."""
+        """Consume the next chunk of media.
+
+        On an error (MediaError) the decoder stops: later feeds are ignored and close() returns
+        everything decoded before the bad bytes, so a caller can keep that audio.
+        """
+        if self._failed:
+            return
         try:
-            for ev in self._reader.feed(data):
+            events = self._reader.feed(data)
+        except MediaError:
+            self._failed = True
+            for ev in self._reader.events_before_error:
+                self._handle(ev)
+            raise
+        try:
+            for ev in events:
                 self._handle(ev)
         except BaseException:
-            self._abort()
+            self._failed = True
             raise
-
-    def _abort(self) -> None:
-        self._closed = True
-        for tr in self._tracks.values():
-            if tr.result.pcm is not None:
-                tr.result.pcm.close()
 
     def close(self) -> DecodeResult:
         """End of input: finish the last fragment, flush the spools, return the result."""
         if not self._closed:
             self._closed = True
             try:
-                for ev in self._reader.end():
-                    self._handle(ev)
-            except BaseException:
-                self._abort()
-                raise
-            if self._open and self._keep is not True:
-                self._result.skipped_fragments += 1
-            self._open = False
-            self._pending.clear()
-            for tr in self._tracks.values():
-                self._finish(tr)
+                if not self._failed:
+                    try:
+                        events = self._reader.end()
+                    except MediaError:
+                        for ev in self._reader.events_before_error:
+                            self._handle(ev)
+                        raise
+                    for ev in events:
+                        self._handle(ev)
+            finally:
+                if self._open and self._keep is not True:
+                    self._result.skipped_fragments += 1
+                self._open = False
+                self._pending.clear()
+                for tr in self._tracks.values():
+                    self._finish(tr)
         return self._result
 
     # --- events -----------------------------------------------------------------------------
@@ -328,7 +342,11 @@ def decode_file(
     decoder = StreamDecoder(
         call_filter=call_filter, spool_dir=spool_dir, fast=fast, spool_factory=spool_factory
     )
-    with open(path, "rb") as f:
-        while chunk := f.read(chunk_size):
-            decoder.feed(chunk)
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(chunk_size):
+                decoder.feed(chunk)
+    except BaseException:
+        decoder.close().close()  # no spool left behind
+        raise
     return decoder.close()

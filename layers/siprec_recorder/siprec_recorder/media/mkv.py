@@ -100,6 +100,9 @@ class MkvReader:
         self._template_backoff = 0
         self._template_retry = 0  # bytes to buffer before trying to build a template again
         self._done = False
+        self._error: MediaError | None = None
+        #: after feed()/end() raised: the events completed before the bad bytes
+        self.events_before_error: list[MkvEvent] = []
 
     # --- public API ------------------------------------------------------------------------
 
@@ -108,13 +111,13 @@ class MkvReader:
         if self._done:
             raise MediaError("data fed after end()")
         self._buf += data
-        return self._parse()
+        return self._run()
 
     def end(self) -> list[MkvEvent]:
         """End of input: closes open elements, or reports Truncated(offset) if cut mid-element."""
         if self._done:
             return []
-        out = self._parse(final=True)
+        out = self._run(final=True)
         self._done = True
         cut = self._skip or self._pos < len(self._buf)
         if cut or any(end is not None for _, end, _ in self._stack):
@@ -133,8 +136,20 @@ class MkvReader:
 
     # --- main loop -------------------------------------------------------------------------
 
-    def _parse(self, final: bool = False) -> list[MkvEvent]:
+    def _run(self, final: bool = False) -> list[MkvEvent]:
+        """Parse what is buffered; on an error keep the events completed before it."""
+        if self._error is not None:
+            raise self._error
         out: list[MkvEvent] = []
+        try:
+            self._parse(out, final)
+        except MediaError as exc:
+            self._error = exc
+            self.events_before_error = out
+            raise
+        return out
+
+    def _parse(self, out: list[MkvEvent], final: bool) -> None:
         buf = self._buf
         n = len(buf)
         pos = self._pos
@@ -252,7 +267,6 @@ class MkvReader:
             del buf[:pos]
             self._base += pos
         self._pos = 0
-        return out
 
     def _whole(
         self, buf: bytearray, pos: int, hl: int, size: int, n: int, limit: int, what: str
