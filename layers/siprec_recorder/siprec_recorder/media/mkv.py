@@ -8,6 +8,11 @@ Only Segment and Cluster are walked element by element (both may have unknown si
 unknown-size element ends where an element of the same or a higher level starts, or at the end
 of input). Info, Tracks, Tags, BlockGroup and the EBML header are small and read whole
 (`units.py`). Every top-level EBML header starts a fragment (KVS writes one per fragment).
+
+`MkvReader(fast=True)` (the decoder's default) also emits FrameRun events: whole KVS fragments
+matched against a byte-layout template (`template.py`) and regular runs of SimpleBlocks
+(`fast.py`), each exactly equivalent to the Frame events the general path gives.
+After an error, `events_before_error` holds the events completed before the bad bytes.
 """
 
 from __future__ import annotations
@@ -19,9 +24,6 @@ from siprec_recorder.media import ebml as e
 from siprec_recorder.media import units
 from siprec_recorder.media.blocks import parse_block
 from siprec_recorder.media.codecs import AudioFormat, audio_format
-
-if TYPE_CHECKING:
-    from siprec_recorder.media.template import Template
 from siprec_recorder.media.events import (
     FragmentEnded,
     FragmentStarted,
@@ -31,6 +33,9 @@ from siprec_recorder.media.events import (
     TrackEntry,
     Truncated,
 )
+
+if TYPE_CHECKING:
+    from siprec_recorder.media.template import Template
 
 PRODUCER_TIMESTAMP = "AWS_KINESISVIDEO_PRODUCER_TIMESTAMP"
 ERROR_CODE = "AWS_KINESISVIDEO_ERROR_CODE"
