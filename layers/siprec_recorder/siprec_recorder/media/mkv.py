@@ -237,6 +237,13 @@ class MkvReader:
                         out.append(run[0])
                         pos = run[1]
                         continue
+                if size != e.UNKNOWN and 4 <= size <= MAX_BLOCK and pos + hl + size <= n:
+                    a = pos + hl
+                    if buf[a] >= 0x80 and not buf[a + 3] & 0x06:  # the common block: one copy
+                        tc = int.from_bytes(buf[a + 1 : a + 3], "big", signed=True)
+                        self._frame(buf[a] & 0x7F, tc, bytes(buf[a + 4 : a + size]), out)
+                        pos += hl + size
+                        continue
                 body = self._whole(buf, pos, hl, size, n, MAX_BLOCK, "SimpleBlock")
                 if body is None:
                     break
@@ -341,6 +348,17 @@ class MkvReader:
     @property
     def cluster_tc(self) -> int | None:
         return self._cluster_tc
+
+    def _frame(self, track: int, tc: int, payload: bytes, out: list[MkvEvent]) -> None:
+        """One unlaced SimpleBlock (what `_frames` does for it, without a second copy)."""
+        timing = self._tracks.get(track)
+        if timing is None:
+            raise MediaError(f"block for track {track}, which has no TrackEntry")
+        if self._cluster_tc is None:
+            raise MediaError("block before its cluster's Timecode")
+        fmt = timing.fmt
+        duration = fmt.duration_ns(len(payload)) if fmt is not None else timing.default_ns
+        out.append(Frame(track, self.block_time_ns(self._cluster_tc + tc), payload, duration))
 
     def _frames(self, body: bytes, duration_ticks: int | None, out: list[MkvEvent]) -> None:
         track, tc, frames = parse_block(body)

@@ -44,6 +44,8 @@ class Timeline:
 
     def _pcm_bytes(self, payload: bytes | memoryview) -> bytes:
         if self.fmt.kind == S16LE:
+            if isinstance(payload, bytes) and not len(payload) % 2:
+                return payload
             usable = len(payload) - len(payload) % 2
             return bytes(payload[:usable])
         return decode(self.fmt, payload).astype("<i2").tobytes()
