@@ -6,13 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from siprec_recorder.media.decode import StreamDecoder, decode_file
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from siprec_recorder.media.decode import CallFilter, StreamDecoder, decode_file
 from siprec_recorder.media.events import FrameRun
 from siprec_recorder.media.mkv import MkvReader
 from siprec_recorder.media.writer import KvsStreamWriter
 
 from tests.conftest import KVS_SAMPLES
-from tests.media.helpers import read_events, summary
+from tests.media.helpers import decode_bytes, read_events, summary
 
 
 def both(path: Path, chunk: int) -> tuple[dict[str, object], dict[str, object]]:
@@ -100,3 +102,48 @@ def test_template_survives_varying_block_counts(
     assert general == fast
     assert fast["tracks"][0][5] == 8 * 403  # frames  # type: ignore[index]
     assert len(builds) == 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    plan=st.lists(
+        st.tuples(
+            st.sampled_from([1, 2, 50, 67, 68]),  # frames in the fragment
+            st.sampled_from(["A", "A", "B"]),  # TransactionId
+            st.booleans(),  # id before the Cluster
+            st.booleans(),  # id after the Cluster
+            st.sampled_from([0, 0, 7, -7, 500, -300]),  # clock step to the next fragment
+            st.booleans(),  # block jitter
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    frame_ms=st.sampled_from([10, 20, 30]),
+    cut=st.one_of(st.none(), st.floats(0.0, 1.0)),
+    chunk=st.sampled_from([7, 333, 4096, 1 << 20]),
+    filtered=st.booleans(),
+)
+def test_random_kvs_streams_identical(plan, frame_ms, cut, chunk, filtered) -> None:  # type: ignore[no-untyped-def]
+    w = KvsStreamWriter(frame_ms=frame_ms)
+    at, data = 1_700_000_000_000, b""
+    for k, (frames, tid, before, after, step, jitter) in enumerate(plan):
+        pcm = (
+            np.random.default_rng(k).integers(-30000, 30000, 8 * frame_ms * frames).astype(np.int16)
+        )
+        data += w.fragment(
+            at,
+            pcm,
+            producer_tags={"TransactionId": tid} if before else {"V": "1"},
+            tags_after_cluster={"TransactionId": tid} if after else {},
+            jitter_ms=[(k + i) % 7 - 3 for i in range(frames)] if jitter else None,
+        )[1]
+        at += frame_ms * frames + step
+    if cut is not None:
+        data = data[: max(1, int(len(data) * cut))]
+    call_filter = CallFilter(transaction_id="A") if filtered else None
+    results = []
+    for fast in (False, True):
+        r = decode_bytes(data, fast=fast, chunk=chunk, call_filter=call_filter)
+        results.append(summary(r))
+        r.close()
+    assert results[0] == results[1]
