@@ -83,8 +83,8 @@ def cost_table(per_hour: dict[str, float], *, call_s: float) -> str:
             markdown_table(headers, cost_rows(per_hour, memory)),
             "",
             f"Billed seconds are CPU seconds / vCPU share (CPU-bound model). Upper bound from "
-            f"the Recorder's local wall time instead ({recorder_wall:.1f} s per call-hour here, "
-            f"waits on the local moto included): {wall_gbs:.1f} GB-s, "
+            f"the Recorder's local wall time instead (one call alone: {recorder_wall:.1f} s per "
+            f"call-hour, waits on the local moto included): {wall_gbs:.1f} GB-s, "
             f"USD {1000 * wall_gbs * ARM_PRICE_PER_GB_S:.2f} per 1,000 call-hours of duration.",
         ]
     )
