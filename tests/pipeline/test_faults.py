@@ -171,3 +171,28 @@ def test_reprocessing_after_a_partial_write_is_byte_identical_without_new_versio
     # only the deleted object was written again; everything else was left as it was
     assert len(versions) == versions_before + 1
     assert table.get(call.transaction_id).status == CallStatus.RECORDED
+
+
+def test_a_fragment_kvs_never_delivers_is_retried_then_becomes_a_counted_gap(stack):
+    call = simulate_call(duration_s=10, seed=27)
+    leg = call.legs[1]
+    k = 2
+    lost = leg.fragments[k][0].number
+    stack.kvs.faults.drop_fragment(lost)
+    before = stack.kvs.call_count("GetMediaForFragmentList")
+    try:
+        landed = run_call(stack, call)
+    finally:
+        stack.kvs.faults.clear()
+    assert landed.status is not None and landed.status.status.value == "RECORDED"
+    # asked again with backoff before giving up on it (6 attempts), plus one for the rest
+    assert stack.kvs.call_count("GetMediaForFragmentList") - before >= 6 + 1
+    m = landed.manifest
+    assert m is not None
+    assert any(lost in w for w in m["warnings"])
+    entry = next(p for p in m["participants"] if p["label"] == leg.label)
+    expected = leg.pcm.copy()
+    samples = 2000 * 8  # one 2 s fragment at 8 kHz
+    expected[k * samples : (k + 1) * samples] = 0
+    np.testing.assert_array_equal(landed.audio(entry["key"]), expected)
+    assert entry["gaps"] == 1 and entry["gap_ms"] == 2000

@@ -28,6 +28,7 @@ from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
 
+from siprec_recorder.aws.kvs_body import whole_fragments
 from siprec_recorder.errors import KvsServiceError
 
 T = TypeVar("T")
@@ -104,6 +105,8 @@ class KvsMedia:
         self._endpoints: dict[tuple[str, str], str] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        #: (stream ARN, fragment number, KVS code) of fragments KVS never delivered
+        self.skipped: list[tuple[str, str, str]] = []
 
     # -- public API ------------------------------------------------------------------------
     def list_fragments(
@@ -159,6 +162,33 @@ class KvsMedia:
 
     # -- internals -------------------------------------------------------------------------
     def _batch_body(self, stream_arn: str, numbers: list[str]) -> Iterator[bytes]:
+        """The batch's media, whole fragments at a time; a fragment KVS reports as not
+        delivered is asked for again with backoff, then skipped (the decoder then sees a gap,
+        and `skipped` names it for the manifest's warnings)."""
+        remaining = list(numbers)
+        failures = 0
+        while remaining:
+            restart: list[str] | None = None
+            for piece in whole_fragments(self._request_body(stream_arn, remaining)):
+                if isinstance(piece, bytes):
+                    yield piece
+                    continue
+                at = remaining.index(piece.number) if piece.number in remaining else 0
+                failures += 1
+                if failures < self.retry.max_attempts:
+                    self._sleep(self.retry.delay(failures - 1, self._rng))
+                    restart = remaining[at:]
+                else:
+                    self.skipped.append((stream_arn, remaining[at], piece.code))
+                    restart, failures = remaining[at + 1 :], 0
+                break
+            if restart is None:
+                return
+            remaining = restart
+
+    def _request_body(self, stream_arn: str, numbers: list[str]) -> Iterator[bytes]:
+        """One GetMediaForFragmentList body; a body cut mid-way is re-requested and the bytes
+        already delivered are skipped."""
         delivered = 0
         attempt = 0
         while True:

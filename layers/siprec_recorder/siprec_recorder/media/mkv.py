@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 PRODUCER_TIMESTAMP = "AWS_KINESISVIDEO_PRODUCER_TIMESTAMP"
 ERROR_CODE = "AWS_KINESISVIDEO_ERROR_CODE"
+# GetMediaForFragmentList reports a fragment it cannot deliver with these instead
+EXCEPTION_CODE = "AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE"
 ERROR_ID = "AWS_KINESISVIDEO_ERROR_ID"
 
 MAX_BLOCK = 16 << 20  # one block / BlockGroup
@@ -329,6 +331,11 @@ class MkvReader:
                 ident = tags.get(ERROR_ID, "")[:60]
                 raise KvsServiceError(
                     f"KVS error code {code}" + (f" (error id {ident})" if ident else "")
+                )
+            if EXCEPTION_CODE in tags:
+                number = tags.get("AWS_KINESISVIDEO_FRAGMENT_NUMBER", "?")[:60]
+                raise KvsServiceError(
+                    f"KVS exception {tags[EXCEPTION_CODE][:60]} for fragment {number}"
                 )
             if PRODUCER_TIMESTAMP in tags and not self._after_cluster:
                 self._producer_ns = units.parse_kvs_seconds(tags[PRODUCER_TIMESTAMP])

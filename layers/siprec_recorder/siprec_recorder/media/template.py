@@ -32,7 +32,11 @@ MAX_TEMPLATE = 4 << 20
 WAIT = -1
 INCOMPLETE = "incomplete"
 PRODUCER_TIMESTAMP = "AWS_KINESISVIDEO_PRODUCER_TIMESTAMP"
-ERROR_NAMES = ("AWS_KINESISVIDEO_ERROR_CODE", "AWS_KINESISVIDEO_ERROR_ID")
+ERROR_NAMES = (
+    "AWS_KINESISVIDEO_ERROR_CODE",
+    "AWS_KINESISVIDEO_ERROR_ID",
+    "AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE",
+)
 _SKIPPED = (e.VOID, e.CRC32, e.SEEK_HEAD, e.CUES)
 Item = tuple[str, int, int]  # tag name, value start, value end (prefix- or suffix-relative)
 Regions = list[tuple[int, int]]

@@ -146,6 +146,7 @@ def _decode(
                             error = str(exc)
         except MediaError as exc:  # fetching failed (KVS gave up): keep what we have
             error = error or str(exc)
+    plan.facts.warnings.extend(source.notes(stream.stream_arn))
     try:
         result = decoder.close()
     except MediaError as exc:

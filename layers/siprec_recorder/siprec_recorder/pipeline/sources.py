@@ -24,6 +24,10 @@ class MediaSource(Protocol):
         """Yield one chunk iterator per batch of fragments (fragment order, nothing skipped)."""
         ...
 
+    def notes(self, stream_arn: str) -> list[str]:
+        """What the source could not deliver for this stream (warnings for the manifest)."""
+        ...
+
 
 class KvsLister(Protocol):
     """What the recorder needs of `aws.kvs.KvsMedia` (kept structural so tests can swap it)."""
@@ -35,6 +39,9 @@ class KvsLister(Protocol):
     def iter_media(
         self, stream_arn: str, fragment_numbers: list[str], *, batch: int = 1000
     ) -> Iterator[tuple[list[str], Iterator[bytes]]]: ...
+
+    @property
+    def skipped(self) -> list[tuple[str, str, str]]: ...
 
 
 class KvsSource:
@@ -63,6 +70,14 @@ class KvsSource:
         for _numbers, body in self.kvs.iter_media(stream_arn, numbers):
             yield body
 
+    def notes(self, stream_arn: str) -> list[str]:
+        return [
+            f"KVS never delivered fragment {number} of stream {stream_arn} ({code}): "
+            "its audio is silence in the recording"
+            for arn, number, code in self.kvs.skipped
+            if arn == stream_arn
+        ]
+
 
 class FileSource:
     """Media dumped from KVS into files, one file per stream ARN (support cases, tests)."""
@@ -77,6 +92,9 @@ class FileSource:
         if path is None:
             raise MediaError(f"no media file given for stream {stream_arn}")
         yield _read_chunks(path)
+
+    def notes(self, stream_arn: str) -> list[str]:
+        return []
 
 
 def _read_chunks(path: Path) -> Iterator[bytes]:
