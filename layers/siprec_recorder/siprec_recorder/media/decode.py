@@ -165,8 +165,16 @@ class StreamDecoder:
             self._failed = True
             raise
 
+    @property
+    def result(self) -> DecodeResult:
+        """What was decoded so far; after close() raised, the audio from before the error."""
+        return self._result
+
     def close(self) -> DecodeResult:
-        """End of input: finish the last fragment, flush the spools, return the result."""
+        """End of input: finish the last fragment, flush the spools, return the result.
+
+        An error found only at the end (a tag KVS put after the last cluster) is raised after
+        the tracks are finished, so `result` still holds everything before it."""
         if not self._closed:
             self._closed = True
             try:

@@ -151,7 +151,7 @@ def _decode(
         result = decoder.close()
     except MediaError as exc:
         error = error or str(exc)
-        return _party(planned, None, error), _quarantine(planned, error, raw_path)
+        result = decoder.result  # the audio decoded before the error is still ours
     track = _audio_track(result)
     if result.truncated:
         error = error or f"media cut off at byte {result.truncated_at}"
