@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import boto3
+
 from siprec_recorder.config import Settings
 from siprec_recorder.local.driver import LocalPipeline
 from siprec_recorder.local.stack import KVS_ENDPOINT_VARS, REGION, LocalStack
