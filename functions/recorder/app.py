@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from siprec_recorder.calls.model import RecordingJob
 from siprec_recorder.config import Settings
 from siprec_recorder.pipeline.service import handle_job

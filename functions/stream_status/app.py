@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
+
 from siprec_recorder.calls.events import StreamingStatusEvent, describe, parse_events
 from siprec_recorder.errors import EventError
 
@@ -29,6 +30,7 @@ def _get_process() -> Process:
     global _process
     if _process is None:
         from aws_lambda_powertools import Tracer
+
         from siprec_recorder.aws.calls_table import CallsTable
         from siprec_recorder.aws.queue import RecordingQueue
         from siprec_recorder.calls.service import handle_stream_status

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+
 from siprec_recorder.aws.calls_table import CallsTable
 from siprec_recorder.aws.kvs import KvsMedia
 from siprec_recorder.aws.queue import RecordingQueue

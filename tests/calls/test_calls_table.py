@@ -11,11 +11,11 @@ import zlib
 from typing import Any
 
 import pytest
+
 from siprec_recorder.aws.calls_table import MAX_BODY_BYTES, CallsTable, call_key
 from siprec_recorder.calls.events import parse_event
 from siprec_recorder.calls.model import CallStatus
 from siprec_recorder.errors import EventError, StorageError
-
 from tests.calls.conftest import Aws
 from tests.calls.helpers import ARN_A, ARN_B, FROM_NUMBER, TXN, corpus_xml, event
 

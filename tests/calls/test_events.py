@@ -6,9 +6,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+
 from siprec_recorder.calls.events import parse_event, parse_events
 from siprec_recorder.errors import EventError
-
 from tests.calls.helpers import ARN_A, FROM_NUMBER, TO_NUMBER, corpus_xml, event, sample
 
 

@@ -8,11 +8,11 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from siprec_recorder.aws.calls_table import CallsTable
 from siprec_recorder.calls.events import parse_event
 from siprec_recorder.calls.model import CallStatus
 from siprec_recorder.errors import EventError
-
 from tests.calls.conftest import Aws
 from tests.calls.helpers import (
     ARN_A,

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from siprec_recorder.calls import lifecycle as lc
 from siprec_recorder.calls.events import StreamingStatusEvent, parse_event
 from siprec_recorder.calls.model import Call, CallStatus
 from siprec_recorder.errors import EventError
-
 from tests.calls.helpers import ARN_A, ARN_B, corpus_xml, event
 
 # cisco_1 by hand: stream label 1 is sent by participant 7301, label 2 by participant 7300.

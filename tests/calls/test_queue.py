@@ -6,10 +6,10 @@ import json
 import uuid
 
 import pytest
+
 from siprec_recorder.aws.queue import RecordingQueue
 from siprec_recorder.calls.model import RecordingJob
 from siprec_recorder.errors import EventError, StorageError
-
 from tests.calls.conftest import Aws
 from tests.calls.helpers import TXN
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from siprec_recorder.calls import lifecycle
 from siprec_recorder.calls.events import parse_events
 from siprec_recorder.calls.model import Call, CallStatus

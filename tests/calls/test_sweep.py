@@ -12,7 +12,6 @@ from siprec_recorder.aws.queue import RecordingQueue
 from siprec_recorder.calls.events import parse_event
 from siprec_recorder.calls.model import CallStatus
 from siprec_recorder.calls.sweep import SweepPolicy, run_sweep
-
 from tests.calls.conftest import Aws
 from tests.calls.helpers import ARN_A, ARN_B, TXN, corpus_xml, event
 

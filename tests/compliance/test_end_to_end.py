@@ -13,6 +13,7 @@ import jsonschema
 import numpy as np
 import pytest
 from moto import mock_aws
+
 from siprec_recorder.aws.kms_signer import KmsSigner
 from siprec_recorder.cli import main
 from siprec_recorder.media.pcm import PcmSpool
@@ -22,7 +23,6 @@ from siprec_recorder.recording.model import CallFacts, OutputOptions, PartyAudio
 from siprec_recorder.recording.store import DirectoryStore
 from siprec_recorder.recording.timeline import build_timeline
 from siprec_recorder.recording.vcon import load_vcon_schema
-
 from tests.conftest import SIPREC_CORPUS
 
 RATE = 8000

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from siprec_recorder.aws.kms_signer import KmsSigner, KmsVerifier
 from siprec_recorder.recording.integrity import (
     SIGNATURE_NAME,
@@ -20,7 +21,6 @@ from siprec_recorder.recording.integrity import (
     sign_manifest,
     verify_recording,
 )
-
 from tests.compliance.fixtures import PREFIX, make_recording
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
 from siprec_recorder.cli import main
 from siprec_recorder.recording.report import render_report, window_levels
-
 from tests.compliance.fixtures import GAP, make_recording
 
 RED = np.array([214, 39, 40])  # the report's one-way colour, #d62728

@@ -7,6 +7,7 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
+
 from siprec_recorder.aws.s3_tree import download_prefix, parse_s3_url
 from siprec_recorder.errors import StorageError
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from siprec_recorder.recording.model import CallFacts
 from siprec_recorder.recording.vcon import build_vcon, load_vcon_schema, party_from_aor
-
 from tests.compliance.fixtures import PREFIX, TXID, make_recording
 from tests.conftest import CHIME_EVENTS, SIPREC_CORPUS
 

@@ -9,10 +9,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from siprec_recorder.aws.kms_signer import KmsSigner
 from siprec_recorder.cli import main
 from siprec_recorder.recording.integrity import SIGNATURE_NAME, sign_manifest
-
 from tests.compliance.fixtures import PREFIX, make_recording
 
 

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
+
 from siprec_recorder.aws.deployment import Clients
 
 REGION = "us-east-1"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from siprec_recorder.aws.deployment import check_bucket, check_recorder_role, probe_write
-
 from tests.doctor.conftest import ACCOUNT, REGION, ROLE_ARN, Aws, hardened_bucket, kms_key
 
 

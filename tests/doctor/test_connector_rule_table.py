@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
+
 from siprec_recorder.aws.deployment import check_table
 from siprec_recorder.aws.deployment_chime import check_rule, check_voice_connector
-
 from tests.doctor.conftest import DLQ_ARN, FUNCTION_ARN, VC, Aws, calls_table
 from tests.infra.tpl import props
 

@@ -7,12 +7,12 @@ import json
 from typing import Any
 
 import pytest
+
 from siprec_recorder import cli
 from siprec_recorder.aws import deployment
 from siprec_recorder.aws.deployment import Deployment, from_stack, run_doctor
 from siprec_recorder.aws.findings import Finding
 from siprec_recorder.commands.doctor import exit_status, print_findings
-
 from tests.doctor.conftest import (
     DLQ_ARN,
     FUNCTION_ARN,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import siprec_recorder.config as config
-
 from tests.infra.tpl import branches, props, resources, template
 
 ENV_NAMES_FROM_BRIEF = {

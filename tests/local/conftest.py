@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from botocore.config import Config
+
 from siprec_recorder.local.kvs_server import KvsServer
 from siprec_recorder.simulate import SimulatedCall, ingest, simulate_call
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+
 from siprec_recorder.aws.kvs import KvsMedia, RetryPolicy
 from siprec_recorder.errors import KvsServiceError
 from siprec_recorder.local.kvs_server import KvsServer

@@ -9,7 +9,6 @@ from typing import Any
 
 from siprec_recorder.local.kvs_server import KvsServer
 from siprec_recorder.simulate import SimulatedCall
-
 from tests.conftest import KVS_SAMPLES
 from tests.local.conftest import plain_client
 

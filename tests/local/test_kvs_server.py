@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, ResponseStreamingError
+
 from siprec_recorder.local.kvs_server import KvsServer
 from siprec_recorder.simulate import SimulatedCall
-
 from tests.local.conftest import plain_client
 
 

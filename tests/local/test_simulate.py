@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 from lxml import etree
+
 from siprec_recorder.cli import main
 from siprec_recorder.simulate import SimulatedCall, SimulatedLeg, simulate_call
-
 from tests.conftest import CHIME_EVENTS
 
 NS = {"r": "urn:ietf:params:xml:ns:recording:1"}

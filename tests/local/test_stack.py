@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+
 from siprec_recorder.config import Settings
 from siprec_recorder.local.stack import LocalStack
 from siprec_recorder.simulate import SimulatedCall, ingest

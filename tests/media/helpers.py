@@ -10,6 +10,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+
 from siprec_recorder.media.decode import CallFilter, DecodeResult, StreamDecoder
 from siprec_recorder.media.events import Frame, FrameRun
 from siprec_recorder.media.mkv import MkvReader

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from siprec_recorder.cli import main
 from siprec_recorder.media.writer import KvsStreamWriter
-
 from tests.conftest import KVS_SAMPLES, REPO_ROOT
 
 T0 = 1_700_000_000_000

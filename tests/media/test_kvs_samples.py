@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import av
 import pytest
+
 from siprec_recorder.media.events import (
     FragmentEnded,
     FragmentStarted,
@@ -26,7 +27,6 @@ from siprec_recorder.media.events import (
     TrackEntry,
     Truncated,
 )
-
 from tests.conftest import KVS_SAMPLES
 from tests.media.helpers import decode_bytes, frames, read_events
 

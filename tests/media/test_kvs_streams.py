@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from siprec_recorder.errors import KvsServiceError
 from siprec_recorder.media.decode import CallFilter
 from siprec_recorder.media.writer import KvsStreamWriter
-
 from tests.media.helpers import decode_bytes
 
 FAST = [pytest.param(False, id="general"), pytest.param(True, id="fast")]

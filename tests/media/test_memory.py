@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from siprec_recorder.media.decode import CallFilter, StreamDecoder
 from siprec_recorder.media.writer import KvsStreamWriter
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from siprec_recorder.errors import MediaError
 from siprec_recorder.media.codecs import ALAW_TABLE, ULAW_TABLE
 from siprec_recorder.media.decode import decode_file
-
 from tests.media.conftest import RATE, ffmpeg_pcm
 from tests.media.helpers import (
     audio_track,

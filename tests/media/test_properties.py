@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from siprec_recorder.errors import MediaError
 from siprec_recorder.media.decode import CallFilter, StreamDecoder
 from siprec_recorder.media.writer import KvsStreamWriter
-
 from tests.conftest import KVS_SAMPLES
 from tests.media.helpers import (
     audio_track,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import av
 import numpy as np
-from siprec_recorder.media.writer import KvsStreamWriter
 
+from siprec_recorder.media.writer import KvsStreamWriter
 from tests.conftest import KVS_SAMPLES
 
 T0 = 1_700_000_000_000

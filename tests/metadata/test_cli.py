@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from siprec_recorder.cli import main
 
+from siprec_recorder.cli import main
 from tests.conftest import CHIME_EVENTS, SIPREC_CORPUS
 from tests.metadata.test_hostile import BILLION_LAUGHS, MARKER
 

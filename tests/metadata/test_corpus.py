@@ -4,11 +4,11 @@ the values written by hand in corpus_expected.py (sources listed there, all MIT)
 from __future__ import annotations
 
 import pytest
+
 from siprec_recorder.errors import MetadataError
 from siprec_recorder.metadata.correlate import expected_labels, stream_owner
 from siprec_recorder.metadata.interaction import call_ids, find_interaction_id
 from siprec_recorder.metadata.parse import parse_metadata
-
 from tests.conftest import SIPREC_CORPUS
 from tests.metadata.corpus_expected import EXPECTED, Expected
 

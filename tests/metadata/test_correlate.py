@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from siprec_recorder.errors import MetadataError
 from siprec_recorder.metadata.correlate import (
     caller_flags,
@@ -13,7 +14,6 @@ from siprec_recorder.metadata.correlate import (
 )
 from siprec_recorder.metadata.model import Participant
 from siprec_recorder.metadata.parse import parse_metadata
-
 from tests.conftest import SIPREC_CORPUS
 
 NS = 'xmlns="urn:ietf:params:xml:ns:recording:1"'

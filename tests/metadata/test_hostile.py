@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+
 from siprec_recorder.errors import MetadataError
 from siprec_recorder.metadata.parse import parse_metadata
 

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+
 from siprec_recorder.metadata.interaction import find_interaction_id
 from siprec_recorder.metadata.parse import parse_metadata
-
 from tests.conftest import CHIME_EVENTS, SIPREC_CORPUS
 from tests.metadata.corpus_expected import EXPECTED, Expected
 

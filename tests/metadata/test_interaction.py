@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from siprec_recorder.errors import MetadataError
 from siprec_recorder.metadata.interaction import (
     call_ids,
@@ -11,7 +12,6 @@ from siprec_recorder.metadata.interaction import (
     find_interaction_id,
 )
 from siprec_recorder.metadata.parse import parse_metadata
-
 from tests.conftest import SIPREC_CORPUS
 
 CNV = "7f0c1a2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"

@@ -9,11 +9,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+
 from siprec_recorder.errors import MetadataError
 from siprec_recorder.metadata.correlate import expected_labels
 from siprec_recorder.metadata.interaction import call_ids, find_interaction_id
 from siprec_recorder.metadata.parse import parse_metadata
-
 from tests.conftest import SIPREC_CORPUS
 
 # Well-formed samples only: the test side parses them with plain lxml to rewrite them.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from siprec_recorder.errors import MetadataError
 from siprec_recorder.metadata.parse import parse_metadata
 from siprec_recorder.metadata.serialize import metadata_from_dict, summary
-
 from tests.conftest import SIPREC_CORPUS
 
 SAMPLES = sorted(p for p in SIPREC_CORPUS.glob("*.txt") if p.stem != "broadworks_1")

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+
 from siprec_recorder.aws.calls_table import CallsTable
 from siprec_recorder.calls.model import Call
 from siprec_recorder.local.driver import LocalPipeline

@@ -9,8 +9,8 @@ import json
 
 import numpy as np
 from jsonschema import Draft202012Validator
-from siprec_recorder.simulate import simulate_call
 
+from siprec_recorder.simulate import simulate_call
 from tests.conftest import REPO_ROOT
 from tests.pipeline.conftest import run_call
 
@@ -84,7 +84,6 @@ def test_call_is_recorded_bit_exact_and_aligned(stack):
 
 def test_process_offline_gives_the_same_objects(stack, tmp_path):
     from siprec_recorder.cli import main
-
     from tests.pipeline.conftest import write_call_files
 
     call = simulate_call(duration_s=10, seed=12, gaps=True)

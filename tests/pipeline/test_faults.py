@@ -8,10 +8,10 @@ import boto3
 import numpy as np
 import pytest
 from botocore.stub import Stubber
+
 from siprec_recorder.aws.s3 import S3Store
 from siprec_recorder.errors import StorageError
 from siprec_recorder.simulate import simulate_call
-
 from tests.pipeline.conftest import run_call, write_call_files
 
 

@@ -6,10 +6,10 @@ import copy
 import time
 
 import pytest
+
 from siprec_recorder.errors import EventError
 from siprec_recorder.local.driver import LocalPipeline
 from siprec_recorder.simulate import simulate_call
-
 from tests.pipeline.conftest import run_call
 
 BOMB = (

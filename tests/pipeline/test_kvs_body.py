@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from siprec_recorder.aws.kvs_body import FragmentFailure, whole_fragments
 from siprec_recorder.local.kvs_chunks import ERROR_FRAGMENT_NOT_FOUND, error_chunk
 from siprec_recorder.media.writer import KvsStreamWriter

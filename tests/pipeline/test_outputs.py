@@ -7,9 +7,9 @@ import subprocess
 
 import numpy as np
 import pytest
+
 from siprec_recorder.cli import main
 from siprec_recorder.simulate import simulate_call
-
 from tests.pipeline.conftest import write_call_files
 
 

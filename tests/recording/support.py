@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+
 from siprec_recorder.media.pcm import PcmSpool
 from siprec_recorder.recording.model import CallFacts, PartyAudio
 

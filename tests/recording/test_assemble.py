@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from siprec_recorder.errors import MediaError
 from siprec_recorder.recording.assemble import (
     LevelMeter,
@@ -17,7 +18,6 @@ from siprec_recorder.recording.assemble import (
     window_size,
 )
 from siprec_recorder.recording.encode import encode_windows
-
 from tests.recording.support import RATE, T0_NS, ffmpeg_decode, party, spool, tone
 
 

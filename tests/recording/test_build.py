@@ -12,13 +12,13 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
+
 from siprec_recorder.errors import MetadataError, StorageError
 from siprec_recorder.recording.build import build_recording
 from siprec_recorder.recording.integrity import check_recording
 from siprec_recorder.recording.manifest import validate_manifest
 from siprec_recorder.recording.model import OutputOptions, PartyAudio, QuarantineItem
 from siprec_recorder.recording.store import DirectoryStore, StoredObject
-
 from tests.conftest import REPO_ROOT
 from tests.recording.support import RATE, T0_NS, call, ffmpeg_decode, party, spool, tone
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+
 from siprec_recorder.errors import MediaError, RecorderError
 from siprec_recorder.recording.encode import OGG_SERIAL, encode_windows, ogg_crc, spec_for
-
 from tests.recording.support import RATE, ffmpeg_decode, ffprobe, tone
 
 

@@ -6,11 +6,11 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+
 from siprec_recorder.media.pcm import PcmSpool
 from siprec_recorder.recording.build import build_recording
 from siprec_recorder.recording.model import OutputOptions
 from siprec_recorder.recording.store import DirectoryStore
-
 from tests.recording.support import RATE, T0_NS, call, party, tone
 
 HOUR = 3600 * RATE

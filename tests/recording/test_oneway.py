@@ -6,10 +6,10 @@ import math
 from pathlib import Path
 
 import numpy as np
+
 from siprec_recorder.recording.assemble import LevelMeter, block_size, layout_call, mono_windows
 from siprec_recorder.recording.model import PartyAudio
 from siprec_recorder.recording.oneway import detect_one_way
-
 from tests.recording.support import RATE, party, spool, tone
 
 SECONDS = 100

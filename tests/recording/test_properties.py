@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from siprec_recorder.recording.assemble import layout_call, stereo_windows
 from siprec_recorder.recording.keys import safe_segment
 from siprec_recorder.recording.tags import sanitize_tag_value
-
 from tests.recording.support import RATE, T0_NS, party, spool, tone
 
 S3_TAG_VALUE = re.compile(r"^[A-Za-z0-9 _.:/=+\-@]{0,256}$")

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from siprec_recorder.errors import StorageError
 from siprec_recorder.recording.store import DirectoryStore, sha256_file
 

@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
 from siprec_recorder.errors import StorageError
 from siprec_recorder.recording.keys import recording_keys, safe_segment, stream_name
 from siprec_recorder.recording.tags import (

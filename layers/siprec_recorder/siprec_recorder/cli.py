@@ -44,8 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"siprec-recorder {args.command}: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except (OSError, ValueError) as exc:
-        print(f"siprec-recorder {args.command}: {type(exc).__name__}: {one_line(str(exc))}",
-              file=sys.stderr)
+        print(
+            f"siprec-recorder {args.command}: {type(exc).__name__}: {one_line(str(exc))}",
+            file=sys.stderr,
+        )
         return 2
     return status
 
