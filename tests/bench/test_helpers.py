@@ -24,6 +24,31 @@ def test_template_functions_read_at_parameter_defaults() -> None:
     assert env["POWERTOOLS_SERVICE_NAME"] == "siprec-recorder"  # ServiceName default
     assert env["RECORDER_TIME_BUDGET_SECONDS"] == "780"
     assert env["OBJECT_LOCK_DAYS"] == "0"  # ObjectLockOn is false at the defaults
+    assert env["OBJECT_LOCK_MODE"] == ""
+    assert env["SSE_KMS_KEY_ID"] == "local-RecordingsKey"  # EncryptionMode defaults to KMS
+    assert env["CALLS_TABLE"] == "local-CallsTable"  # a resource: a placeholder name
+
+
+def test_remote_stack_reads_the_endpoints_the_parent_set() -> None:
+    from bench._remote import RemoteStack
+
+    env = {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:5001",
+        "AWS_ENDPOINT_URL_KINESIS_VIDEO": "http://127.0.0.1:5002",
+        "RECORDING_QUEUE_URL": "http://127.0.0.1:5001/123456789012/jobs",
+        "RECORDINGS_BUCKET": "bucket-x",
+        "CALLS_TABLE": "table-x",
+        "HOME": "/nowhere",
+    }
+    remote = RemoteStack(env)
+    assert remote.queue_url == env["RECORDING_QUEUE_URL"]
+    assert remote.settings.bucket == "bucket-x" and remote.settings.calls_table == "table-x"
+    assert "HOME" not in remote.env and remote.env["CALLS_TABLE"] == "table-x"
+    assert (
+        remote.client("kinesis-video-archived-media").meta.endpoint_url
+        == env["AWS_ENDPOINT_URL_KINESIS_VIDEO"]
+    )
+    assert remote.client("s3").meta.endpoint_url == env["AWS_ENDPOINT_URL"]
 
 
 def test_vcpu_share_and_cost_by_hand() -> None:
