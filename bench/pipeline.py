@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._calls import CallFiles, call_files, check_folder, check_manifest, wav_equal
+from bench._cost import ARM_PRICE_PER_GB_S, vcpu_share
 from bench._measure import (
     OUT,
     Measurement,
@@ -33,6 +34,7 @@ FULL = (("15 min", 900.0), ("1 h", 3600.0), ("4 h", 14400.0))
 QUICK = (("1 min", 60.0), ("4 min", 240.0), ("16 min", 960.0))
 SEED = 70
 FLAT = 1.25
+RECORDER_MB = 1024  # template.yaml RecorderMemorySize default (tests/bench check it)
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,16 @@ def _check_stack(stack: Any, stored: Any, call: CallFiles) -> list[str]:
     return problems
 
 
+def _gbs(r: Run) -> float:
+    """Lambda GB-s per call-hour of this run's CPU at the Recorder's memory (CPU-bound)."""
+    return r.cpu_per_call_hour / vcpu_share(RECORDER_MB) * RECORDER_MB / 1024
+
+
+def _usd(r: Run) -> float:
+    """Duration cost of 1,000 call-hours at that rate."""
+    return 1000 * _gbs(r) * ARM_PRICE_PER_GB_S
+
+
 def report(runs: list[Run]) -> str:
     """The table, the flatness verdict per path and the notes."""
     rows = [
@@ -137,6 +149,15 @@ def report(runs: list[Run]) -> str:
             f"- {path}: peak RSS {min(rss):.0f}–{max(rss):.0f} MiB, max/min {ratio:.2f} "
             f"→ {verdict} (target ≤ {FLAT:.2f})"
         )
+    recorder = [r for r in runs if r.path.startswith("local stack")]
+    if recorder:
+        est = ", ".join(f"{r.label} {_gbs(r):.1f} GB-s (USD {_usd(r):.2f})" for r in recorder)
+        lines += [
+            "",
+            f"- Recorder at {RECORDER_MB} MB ({vcpu_share(RECORDER_MB):.3f} vCPU), CPU-bound, "
+            f"per call-hour (USD per 1,000 call-hours of arm64 duration): {est}. The CPU "
+            "includes the process's start-up and imports (a cold start every call).",
+        ]
     lines += [
         "",
         "Notes: CPU s = user + sys of the measured process, peak RSS = its ru_maxrss (os.wait4 "
