@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from siprec_recorder.aws.deployment import Clients
+from siprec_recorder.local.stack import create_recordings_bucket
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -53,29 +54,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
 def hardened_bucket(s3: Any, name: str, *, kms_key: str = "", lock: bool = False) -> None:
     """A bucket configured like template.yaml's RecordingsBucket."""
-    kwargs: dict[str, Any] = {"Bucket": name}
-    if lock:
-        kwargs["ObjectLockEnabledForBucket"] = True
-    s3.create_bucket(**kwargs)
-    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_public_access_block(
-        Bucket=name,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
-    default: dict[str, str] = {"SSEAlgorithm": "AES256"}
-    if kms_key:
-        default = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key}
-    s3.put_bucket_encryption(
-        Bucket=name,
-        ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": True}]
-        },
-    )
+    create_recordings_bucket(s3, name, kms_key=kms_key, lock=lock)
     policy = {
         "Version": "2012-10-17",
         "Statement": [

@@ -89,3 +89,13 @@ def write_call_files(call: SimulatedCall, root: Path) -> tuple[list[Path], dict[
     events = [root / e for e in info["events"]]
     media = {leg["stream_arn"]: root / leg["media_file"] for leg in info["legs"]}
     return events, media
+
+
+def process_args(events: list[Path], media: dict[str, Path], out: Path, *extra: str) -> list[str]:
+    """The `siprec-recorder process` command line for these event and media files."""
+    args = ["process", "--out", str(out), *extra]
+    for e in events:
+        args += ["--event", str(e)]
+    for arn, path in media.items():
+        args += ["--media", f"{arn}={path}"]
+    return args

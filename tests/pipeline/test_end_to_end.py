@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 
 from siprec_recorder.simulate import simulate_call
 from tests.conftest import REPO_ROOT
-from tests.pipeline.conftest import run_call
+from tests.pipeline.conftest import process_args, run_call
 
 SCHEMA = json.loads(
     (REPO_ROOT / "layers/siprec_recorder/siprec_recorder/schemas/manifest.schema.json").read_text()
@@ -89,11 +89,7 @@ def test_process_offline_gives_the_same_objects(stack, tmp_path):
     call = simulate_call(duration_s=10, seed=12, gaps=True)
     landed = run_call(stack, call)
     events, media = write_call_files(call, tmp_path / "call")
-    args = ["process", "--out", str(tmp_path / "out")]
-    for e in events:
-        args += ["--event", str(e)]
-    for arn, path in media.items():
-        args += ["--media", f"{arn}={path}"]
+    args = process_args(events, media, tmp_path / "out")
     assert main(args) == 0
     assert landed.manifest is not None
     for obj in landed.manifest["objects"] + [{"key": landed.status.manifest_key}]:

@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from siprec_recorder.aws.s3 import S3Store
 from siprec_recorder.errors import StorageError
 from siprec_recorder.simulate import simulate_call
-from tests.pipeline.conftest import run_call, write_call_files
+from tests.pipeline.conftest import process_args, run_call, write_call_files
 
 
 def test_missing_bucket_fails_the_call_with_its_cause_and_the_job_reaches_the_dlq(stack):
@@ -105,11 +105,7 @@ def test_process_keeps_the_raw_file_when_media_is_corrupt(tmp_path):
     raw = bytearray(media[arn].read_bytes())
     raw[len(raw) // 2 : len(raw) // 2 + 64] = b"\xff" * 64
     media[arn].write_bytes(bytes(raw))
-    args = ["process", "--out", str(tmp_path / "out")]
-    for e in events:
-        args += ["--event", str(e)]
-    for stream, path in media.items():
-        args += ["--media", f"{stream}={path}"]
+    args = process_args(events, media, tmp_path / "out")
     assert main(args) == 0
     kept = [p for p in (tmp_path / "out").rglob("*.mkv") if "quarantine" in p.parts]
     assert len(kept) == 1 and kept[0].read_bytes() == bytes(raw)
@@ -124,11 +120,7 @@ def test_a_long_call_continues_from_its_checkpoint_with_identical_objects(stack,
     assert landed.status is not None and landed.status.status.value == "RECORDED"
     assert landed.status.attempt == 2  # continued once
     events, media = write_call_files(call, tmp_path / "call")
-    args = ["process", "--out", str(tmp_path / "out")]
-    for e in events:
-        args += ["--event", str(e)]
-    for stream, path in media.items():
-        args += ["--media", f"{stream}={path}"]
+    args = process_args(events, media, tmp_path / "out")
     assert main(args) == 0
     assert landed.manifest is not None
     s3 = stack.client("s3")

@@ -10,16 +10,12 @@ import pytest
 
 from siprec_recorder.cli import main
 from siprec_recorder.simulate import simulate_call
-from tests.pipeline.conftest import write_call_files
+from tests.pipeline.conftest import process_args, write_call_files
 
 
 def _process(tmp_path, call, fmt: str) -> int:
     events, media = write_call_files(call, tmp_path / "call")
-    args = ["process", "--out", str(tmp_path / "out"), "--format", fmt]
-    for e in events:
-        args += ["--event", str(e)]
-    for arn, path in media.items():
-        args += ["--media", f"{arn}={path}"]
+    args = process_args(events, media, tmp_path / "out", "--format", fmt)
     return main(args)
 
 

@@ -62,6 +62,11 @@ def classify(exc: Exception) -> StorageError:
     return StorageError(f"S3 unreachable: {type(exc).__name__}", code="s3_unreachable")
 
 
+def _missing(exc: ClientError) -> bool:
+    """The object is not there (HEAD says 404, GET says NoSuchKey)."""
+    return exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
+
+
 class S3Store:
     """Writes recording objects to one bucket with encryption, tags and optional Object Lock."""
 
@@ -102,7 +107,7 @@ class S3Store:
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if _missing(exc):
                 return None
             raise classify(exc) from exc
         except BotoCoreError as exc:
@@ -149,7 +154,7 @@ class S3Store:
             data: bytes = body.read()
             return data
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if _missing(exc):
                 return None
             raise classify(exc) from exc
         except BotoCoreError as exc:
@@ -175,7 +180,7 @@ class S3WorkArea:
         try:
             self.store.client.download_file(self.store.bucket, self.prefix + name, str(path))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if _missing(exc):
                 return False
             raise classify(exc) from exc
         except BotoCoreError as exc:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from siprec_recorder.local.invoke import Handler, LambdaContext, load_handler
-from siprec_recorder.local.stack import REGION, LocalStack
+from siprec_recorder.local.stack import REGION, LocalStack, patched_environ
 
 # What the template sets on every function, minus the parts that need AWS (X-Ray, CloudWatch).
 LOCAL_FUNCTION_ENV = {
@@ -62,19 +61,9 @@ class LocalPipeline:
                 self._handlers[function] = load_handler(function, fresh=True)
             return self._handlers[function](event, LambdaContext(function_name=function))
 
-    @contextmanager
-    def environment(self) -> Iterator[None]:
+    def environment(self) -> AbstractContextManager[dict[str, str]]:
         """The functions' environment variables, for the duration of a block."""
-        saved = {k: os.environ.get(k) for k in self.env}
-        os.environ.update(self.env)
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        return patched_environ(self.env)
 
     def send_events(self, events: Iterable[Mapping[str, Any]]) -> list[Any]:
         """Deliver Streaming Status events to the StreamStatus function, one invoke each."""

@@ -116,19 +116,9 @@ class LocalStack:
     ) -> None:
         self.stop()
 
-    @contextlib.contextmanager
-    def apply_env(self) -> Iterator[dict[str, str]]:
+    def apply_env(self) -> contextlib.AbstractContextManager[dict[str, str]]:
         """Put `env` into os.environ for the block, then restore what was there."""
-        saved = {k: os.environ.get(k) for k in self.env}
-        os.environ.update(self.env)
-        try:
-            yield self.env
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        return patched_environ(self.env)
 
     # -- clients ---------------------------------------------------------------------------
     def client(self, service: str) -> Any:
@@ -221,55 +211,10 @@ class LocalStack:
         return str(meta["Arn"])
 
     def _table(self, name: str) -> None:
-        ddb = self.client("dynamodb")
-        ddb.create_table(
-            TableName=name,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": a, "AttributeType": "S"}
-                for a in ("pk", "sk", "status", "updated_at")
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "status-index",
-                    "KeySchema": [
-                        {"AttributeName": "status", "KeyType": "HASH"},
-                        {"AttributeName": "updated_at", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-        )
-        ddb.update_time_to_live(
-            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
-        )
+        create_calls_table(self.client("dynamodb"), name)
 
     def _bucket(self, name: str) -> None:
-        s3 = self.client("s3")
-        s3.create_bucket(Bucket=name)
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-        default: dict[str, str] = {"SSEAlgorithm": "AES256"}
-        if self.kms_key_arn:
-            default = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": self.kms_key_arn}
-        s3.put_bucket_encryption(
-            Bucket=name,
-            ServerSideEncryptionConfiguration={
-                "Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": True}]
-            },
-        )
-        s3.put_public_access_block(
-            Bucket=name,
-            PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            },
-        )
+        create_recordings_bucket(self.client("s3"), name, kms_key=self.kms_key_arn)
 
     def _queue(self, name: str, **attributes: str) -> tuple[str, str]:
         sqs = self.client("sqs")
@@ -292,6 +237,76 @@ class LocalStack:
             EventBusName=bus,
             Targets=[{"Id": "test-queue", "Arn": queue_arn}],
         )
+
+
+@contextlib.contextmanager
+def patched_environ(env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """os.environ with `env` laid over it for the block; what was there comes back after."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield env
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def create_calls_table(ddb: Any, name: str) -> None:
+    """The calls table as template.yaml declares it: keys, GSI status-index, TTL on `ttl`."""
+    ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "status", "updated_at")
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "status-index",
+                "KeySchema": [
+                    {"AttributeName": "status", "KeyType": "HASH"},
+                    {"AttributeName": "updated_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    ddb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
+    )
+
+
+def create_recordings_bucket(s3: Any, name: str, *, kms_key: str = "", lock: bool = False) -> None:
+    """The recordings bucket as template.yaml declares it: versioned, encrypted, not public."""
+    kwargs: dict[str, Any] = {"Bucket": name}
+    if lock:
+        kwargs["ObjectLockEnabledForBucket"] = True
+    s3.create_bucket(**kwargs)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    default: dict[str, str] = {"SSEAlgorithm": "AES256"}
+    if kms_key:
+        default = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key}
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": True}]
+        },
+    )
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
 
 
 def main() -> int:
