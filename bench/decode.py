@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from siprec_recorder.media.writer import KvsStreamWriter
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,6 @@ key skips the put, so re-processing a call adds no versions and no duplicates.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from siprec_recorder.errors import StorageError
-from siprec_recorder.recording.store import StoredObject, sha256_file
+from siprec_recorder.recording.store import Digests, StoredObject
 
 # Multipart parts of 8 MiB: flat memory for any call length (S3's minimum part is 5 MiB).
 _TRANSFER = TransferConfig(
@@ -119,8 +118,9 @@ class S3Store:
         self, key: str, path: Path, *, content_type: str, tags: Mapping[str, str]
     ) -> StoredObject:
         """Upload a file (multipart above 8 MiB) unless the same bytes are already at the key."""
-        digest = sha256_file(path)
-        size = path.stat().st_size
+        digests = Digests.of_file(path)
+        stored = digests.stored(key)
+        digest = stored.sha256
         if self._existing_sha(key) != digest:
             try:
                 self.client.upload_file(
@@ -132,20 +132,21 @@ class S3Store:
                 )
             except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
                 raise classify(exc) from exc
-        return StoredObject(key=key, bytes=size, sha256=digest)
+        return stored
 
     def put_bytes(
         self, key: str, data: bytes, *, content_type: str, tags: Mapping[str, str]
     ) -> StoredObject:
         """Put a small object (manifest, vCon, signature) unless the same bytes are there."""
-        digest = hashlib.sha256(data).hexdigest()
+        stored = Digests(data).stored(key)
+        digest = stored.sha256
         if self._existing_sha(key) != digest:
             extra = self._extra(content_type, tags, digest)
             try:
                 self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
             except (ClientError, BotoCoreError) as exc:
                 raise classify(exc) from exc
-        return StoredObject(key=key, bytes=len(data), sha256=digest)
+        return stored
 
     def get_bytes(self, key: str) -> bytes | None:
         """The object's bytes, or None when it does not exist."""

@@ -66,6 +66,7 @@ class _Writer:
                 "key": stored.key,
                 "bytes": stored.bytes,
                 "sha256": stored.sha256,
+                **({"sha512": stored.sha512} if stored.sha512 else {}),
                 "content_type": content_type,
                 "participant": participant,
             }

@@ -27,6 +27,7 @@ class StoredObject:
     key: str
     bytes: int
     sha256: str
+    sha512: str | None = None  # for the vCon's content_hash (the draft asks for SHA-512)
 
 
 class RecordingStore(Protocol):
@@ -50,6 +51,33 @@ def sha256_file(path: Path | str) -> str:
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class Digests:
+    """SHA-256 (the manifest's digest) and SHA-512 (the vCon's content_hash) in one pass."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        self._sha256 = hashlib.sha256(data)
+        self._sha512 = hashlib.sha512(data)
+        self.size = len(data)
+
+    def update(self, chunk: bytes) -> None:
+        self._sha256.update(chunk)
+        self._sha512.update(chunk)
+        self.size += len(chunk)
+
+    def stored(self, key: str) -> StoredObject:
+        """The StoredObject for what was hashed."""
+        return StoredObject(key, self.size, self._sha256.hexdigest(), self._sha512.hexdigest())
+
+    @classmethod
+    def of_file(cls, path: Path | str) -> Digests:
+        """Both digests of a file, read in 1 MiB pieces."""
+        digests = cls()
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                digests.update(chunk)
+        return digests
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -84,19 +112,17 @@ class DirectoryStore:
     ) -> StoredObject:
         """Copy a local file into the store (streamed, atomic) with its tags."""
         target = self._path(key)
-        digest = hashlib.sha256()
-        size = 0
+        digests = Digests()
         try:
             with open(path, "rb") as src:
                 with _AtomicWriter(target) as dst:
                     while chunk := src.read(_CHUNK):
-                        digest.update(chunk)
-                        size += len(chunk)
+                        digests.update(chunk)
                         dst.write(chunk)
         except OSError as exc:
             raise StorageError(f"cannot write {key}: {exc.strerror or type(exc).__name__}") from exc
         self._write_tags(key, content_type, tags)
-        return StoredObject(key=key, bytes=size, sha256=digest.hexdigest())
+        return digests.stored(key)
 
     def put_bytes(
         self, key: str, data: bytes, *, content_type: str, tags: Mapping[str, str]
@@ -109,7 +135,7 @@ class DirectoryStore:
         except OSError as exc:
             raise StorageError(f"cannot write {key}: {exc.strerror or type(exc).__name__}") from exc
         self._write_tags(key, content_type, tags)
-        return StoredObject(key=key, bytes=len(data), sha256=sha256_bytes(data))
+        return Digests(data).stored(key)
 
     def get_bytes(self, key: str) -> bytes | None:
         """The object's bytes, or None when it does not exist."""
