@@ -21,13 +21,22 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from siprec_recorder.calls.model import RecordingJob
 from siprec_recorder.config import Settings
-from siprec_recorder.pipeline.service import handle_job
-from siprec_recorder.pipeline.wiring import recorder_deps
 
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
+_deps: Any = None  # adapters (boto3 clients) built on the first job, reused while warm
+
+
+def _recorder_deps(settings: Settings) -> Any:
+    """The pipeline and its adapters, imported and built once per container."""
+    global _deps
+    if _deps is None:
+        from siprec_recorder.pipeline.wiring import recorder_deps
+
+        _deps = recorder_deps(settings, metric=_metric)
+    return _deps
 
 
 def _metric(name: str, value: float) -> None:
@@ -41,9 +50,11 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     logger.set_correlation_id(job.transaction_id)
     started = time.monotonic()
     settings = Settings.from_env()
+    from siprec_recorder.pipeline.service import handle_job
+
     result = handle_job(
         job,
-        recorder_deps(settings, metric=_metric),
+        _recorder_deps(settings),
         receive_count=int(record.attributes.approximate_receive_count or 1),
         max_receives=settings.max_receives,
         time_is_up=lambda: time.monotonic() - started > settings.time_budget_seconds,

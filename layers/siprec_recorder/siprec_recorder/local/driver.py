@@ -62,7 +62,10 @@ class LocalPipeline:
             return self._handlers[function](event, LambdaContext(function_name=function))
 
     def environment(self) -> AbstractContextManager[dict[str, str]]:
-        """The functions' environment variables, for the duration of a block."""
+        """The functions' environment variables, for the duration of a block.
+
+        Not thread-safe (os.environ is process-wide): concurrent drivers set the environment
+        once for the whole process instead, as `bench.load` does."""
         return patched_environ(self.env)
 
     def send_events(self, events: Iterable[Mapping[str, Any]]) -> list[Any]:

@@ -21,7 +21,8 @@ from siprec_recorder.simulate.model import SimulatedCall, SimulatedLeg
 from siprec_recorder.simulate.siprec_xml import Party, recording_xml
 from siprec_recorder.simulate.streams import build_leg, round_ms
 
-DEFAULT_START_MS = 1_764_139_200_000  # 2025-11-26T06:40:00Z; + seed hours
+DEFAULT_START_MS = 1_764_139_200_000  # 2025-11-26T06:40:00Z; + (seed mod 5000) hours
+SEED_HOURS = 5000  # keeps every default start in the past (about 7 months after the base)
 __all__ = ["SimulatedCall", "SimulatedLeg", "ingest", "simulate_call"]
 
 
@@ -53,7 +54,8 @@ def simulate_call(
         raise ValueError("late_join_s must leave at least 1 s of the call")
     rng = random.Random(seed)  # noqa: S311 - test data
     nprng = np.random.default_rng(seed)
-    start = round_ms(DEFAULT_START_MS + seed * 3_600_000 if start_ms is None else start_ms)
+    offset = (seed % SEED_HOURS) * 3_600_000
+    start = round_ms(DEFAULT_START_MS + offset if start_ms is None else start_ms)
     end = start + duration_ms
     vcid = _vcid(rng)
     ids = {
