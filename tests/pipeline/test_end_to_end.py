@@ -49,6 +49,12 @@ def test_call_is_recorded_bit_exact_and_aligned(stack):
         assert not stereo[:offset, side].any()
         assert entry["gaps"] == len(leg.gaps_ms)
 
+    # the transfer (UPDATED re-INVITE): the agent stream belongs to the second agent now, and
+    # the timeline keeps who had it before (names as the simulator wrote them)
+    assert by_label["2"]["name"] == "Second Agent"
+    agents = [(t["name"], t["end"]) for t in m["timeline"] if t["label"] == "2"]
+    assert agents == [("Test Agent", "left"), ("Second Agent", "call_end")]
+
     # every object is listed with its digest, and tagged without names or numbers
     listed = {o["key"] for o in m["objects"]}
     assert set(landed.keys) == listed | {landed.folder + "manifest.json"}

@@ -68,7 +68,11 @@ def _to_ms(value: datetime) -> int:
 def merged_metadata(
     call: Call, warnings: list[str]
 ) -> tuple[RecordingMetadata | None, list[tuple[datetime, RecordingMetadata]]]:
-    """The current metadata (complete snapshot + later partial updates) and every snapshot."""
+    """The current metadata and every snapshot as parsed (for the timeline).
+
+    A complete snapshot replaces the state and a partial one is merged into it, so after a
+    transfer the stream's sender is the agent who has it now; the timeline, built from the
+    snapshots themselves, keeps who had it before and when."""
     current: RecordingMetadata | None = None
     snapshots: list[tuple[datetime, RecordingMetadata]] = []
     for snap in sorted(call.metadata, key=lambda s: s.sort_key()):
@@ -82,10 +86,12 @@ def merged_metadata(
             warnings.append(f"metadata from {snap.source} event unusable: {exc}")
             continue
         warnings.extend(meta.warnings)
-        # merge also for a later complete snapshot: participants keep their join times
-        current = meta if current is None else merge(current, meta)
+        if current is None or meta.data_mode == "complete":
+            current = meta
+        else:
+            current = merge(current, meta)
         when = parse_time(snap.event_time) or datetime.fromtimestamp(0, UTC)
-        snapshots.append((when, current))
+        snapshots.append((when, meta))
     return current, snapshots
 
 
@@ -120,7 +126,10 @@ def plan_call(call: Call, *, agent_aor_pattern: str | None = None) -> CallPlan:
             label = f"{label}-{len(streams_by_label)}"
         streams_by_label[label] = s
 
-    declared = expected_labels(meta) if meta is not None else []
+    # every label any snapshot says someone sends (the call state waits for the same union)
+    declared: list[str] = []
+    for view in ([meta] if meta is not None else []) + [m for _, m in snapshots]:
+        declared += [label for label in expected_labels(view) if label not in declared]
     labels = list(declared) + sorted(set(streams_by_label) - set(declared))
     if meta is None and call.metadata:
         warnings.append("no usable SIPREC metadata: streams recorded without participants")
