@@ -188,3 +188,20 @@ def test_a_fragment_kvs_never_delivers_is_retried_then_becomes_a_counted_gap(sta
     expected[k * samples : (k + 1) * samples] = 0
     np.testing.assert_array_equal(landed.audio(entry["key"]), expected)
     assert entry["gaps"] == 1 and entry["gap_ms"] == 2000
+
+
+def test_kvs_giving_up_retries_the_job_instead_of_recording_a_party_as_missing(stack):
+    """ListFragments throttled past the adapter's 6 attempts: the media is still in KVS, so the
+    job goes back to the queue; the next receive records both parties bit-exact."""
+    call = simulate_call(duration_s=8, seed=28)
+    stack.kvs.faults.throttle("ListFragments", times=6)
+    try:
+        landed = run_call(stack, call)
+    finally:
+        stack.kvs.faults.clear()
+    assert landed.status is not None and landed.status.status.value == "RECORDED"
+    assert landed.manifest is not None and landed.manifest["one_way"] is None
+    assert landed.status.attempt == 1  # the same job, received again by SQS
+    for entry in landed.manifest["participants"]:
+        leg = next(leg for leg in call.legs if leg.label == entry["label"])
+        np.testing.assert_array_equal(landed.audio(entry["key"]), leg.pcm)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from siprec_recorder.calls.model import CallStatus
-from siprec_recorder.errors import MediaError
+from siprec_recorder.errors import KvsServiceError, MediaError
 from siprec_recorder.media.decode import CallFilter, DecodeResult, StreamDecoder, TrackResult
 from siprec_recorder.media.pcm import PcmSpool
 from siprec_recorder.pipeline.plan import CallPlan, PlannedStream
@@ -50,8 +50,13 @@ def record_call(
     work: WorkArea | None = None,
     checkpoint: Mapping[str, Any] | None = None,
     time_is_up: Callable[[], bool] = lambda: False,
+    keep_partial_on_kvs_error: bool = True,
 ) -> RecordOutcome:
-    """Decode every stream of the plan and build the recording (or checkpoint and stop early)."""
+    """Decode every stream of the plan and build the recording (or checkpoint and stop early).
+
+    `keep_partial_on_kvs_error=False` lets a KvsServiceError from fetching propagate, so the job
+    is retried while KVS still holds the media, instead of writing that party as missing.
+    """
     done: dict[str, Any] = dict((checkpoint or {}).get("streams", {}))
     with tempfile.TemporaryDirectory(prefix="recorder-") as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
@@ -62,7 +67,7 @@ def record_call(
             if planned.label in done and work is not None:
                 party, item = _restore(planned, done[planned.label], work, tmp)
             else:
-                party, item = _decode(planned, plan, source, tmp)
+                party, item = _decode(planned, plan, source, tmp, keep_partial_on_kvs_error)
                 fresh.append((party, item))
             if party.pcm is not None:
                 stack.callback(party.pcm.close)
@@ -122,7 +127,11 @@ def _audio_track(result: DecodeResult) -> TrackResult | None:
 
 
 def _decode(
-    planned: PlannedStream, plan: CallPlan, source: MediaSource, tmp: Path
+    planned: PlannedStream,
+    plan: CallPlan,
+    source: MediaSource,
+    tmp: Path,
+    keep_partial_on_kvs_error: bool = True,
 ) -> tuple[PartyAudio, QuarantineItem | None]:
     """Fetch and decode one stream, keeping the raw bytes until we know they were all used."""
     stream = planned.stream
@@ -144,7 +153,11 @@ def _decode(
                         except MediaError as exc:
                             # stop decoding, keep fetching: the raw media must all be kept
                             error = str(exc)
-        except MediaError as exc:  # fetching failed (KVS gave up): keep what we have
+        except KvsServiceError as exc:  # KVS gave up (throttled, down, refused)
+            if not keep_partial_on_kvs_error:
+                raise  # retry the job: the media is still in KVS, the party is not missing
+            error = error or str(exc)
+        except MediaError as exc:  # the source has no media for the stream: keep what we have
             error = error or str(exc)
     plan.facts.warnings.extend(source.notes(stream.stream_arn))
     try:

@@ -4,7 +4,9 @@ Order is what makes a ghost recording impossible: claim the call (QUEUED -> RECO
 every object, only then mark it RECORDED / RECORDED_ONE_WAY, then announce it. A storage
 failure is retried by SQS; on the last receive the call is marked FAILED with the cause
 (`s3_access_denied`, `kms_access_denied`, ...) and the message goes to the DLQ, so the failure
-is visible in the table, in a metric and in an alarm.
+is visible in the table, in a metric and in an alarm. KVS giving up (throttling, outage) is
+retried the same way while the media is still in KVS; only the last receive records what it
+could fetch and flags the rest.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Protocol
 
 from siprec_recorder.calls import lifecycle
 from siprec_recorder.calls.model import Call, CallStatus, RecordingJob
-from siprec_recorder.errors import RecorderError, StorageError
+from siprec_recorder.errors import KvsServiceError, RecorderError, StorageError
 from siprec_recorder.pipeline.plan import plan_call
 from siprec_recorder.pipeline.record import record_call
 from siprec_recorder.pipeline.sources import MediaSource
@@ -99,7 +101,13 @@ def handle_job(
             work=deps.work(tid),
             checkpoint=call.checkpoint,
             time_is_up=time_is_up,
+            # before the last try a KVS failure is retried; the last one keeps what it got
+            keep_partial_on_kvs_error=receive_count >= max_receives,
         )
+    except KvsServiceError:
+        # KVS throttled or failed past the adapter's backoff: SQS retries the job later
+        deps.metric("KvsReadErrors", 1)
+        raise
     except StorageError as exc:
         deps.metric("GhostRecordingRisk", 1)
         if receive_count >= max_receives:
