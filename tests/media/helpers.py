@@ -12,17 +12,21 @@ from pathlib import Path
 import numpy as np
 
 from siprec_recorder.media.decode import CallFilter, DecodeResult, StreamDecoder
-from siprec_recorder.media.events import Frame, FrameRun
+from siprec_recorder.media.events import FragmentBatch, Frame, FrameRun
 from siprec_recorder.media.mkv import MkvReader
 
 
 def read_events(data: bytes, *, fast: bool, chunk: int = 1 << 20) -> list[object]:
-    """All events of `data` fed in `chunk`-byte pieces, FrameRuns expanded into Frames."""
+    """All events of `data` fed in `chunk`-byte pieces, FragmentBatches and FrameRuns expanded
+    (into the fragments' events and into Frames)."""
     reader = MkvReader(fast=fast)
-    out: list[object] = []
+    raw: list[object] = []
     for i in range(0, len(data), chunk):
-        out.extend(reader.feed(data[i : i + chunk]))
-    out.extend(reader.end())
+        raw.extend(reader.feed(data[i : i + chunk]))
+    raw.extend(reader.end())
+    out: list[object] = []
+    for ev in raw:
+        out.extend(ev.events() if isinstance(ev, FragmentBatch) else [ev])
     expanded: list[object] = []
     for ev in out:
         if isinstance(ev, FrameRun):

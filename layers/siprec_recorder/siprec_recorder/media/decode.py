@@ -17,6 +17,7 @@ from typing import Any
 from siprec_recorder.errors import MediaError
 from siprec_recorder.media.codecs import AudioFormat, audio_format
 from siprec_recorder.media.events import (
+    FragmentBatch,
     FragmentEnded,
     FragmentStarted,
     FragmentTags,
@@ -138,6 +139,7 @@ class StreamDecoder:
             TrackEntry: self._on_track,
             FragmentStarted: self._on_start,
             FragmentEnded: self._on_end,
+            FragmentBatch: self._on_batch,
             Truncated: self._on_truncated,
         }
         self._closed = False
@@ -206,6 +208,39 @@ class StreamDecoder:
             self._place(ev)
         elif self._keep is None:
             self._pending.append(ev)
+
+    def _on_batch(self, ev: FragmentBatch) -> None:
+        """Fragment 0 event by event; the others in one go when their tags cannot decide
+        differently (no filtered tag varies and fragment 0 was decided), else event by event."""
+        for x in ev.fragment_events(0):
+            self._handle(x)
+        rest = ev.count - 1
+        run = ev.rest()
+        tr = self._track(ev.track) if self._keep else None
+        if (
+            self._keep is None
+            or any(n.lower() in self._wanted for n in ev.varying())
+            or (tr is not None and tr.timeline is not None and not tr.timeline.contiguous(run))
+        ):
+            for j in range(1, ev.count):
+                for x in ev.fragment_events(j):
+                    self._handle(x)
+            return
+        # what fragments 1.. leave behind, event by event: counts, tags, tracks, audio
+        self._result.fragments += rest
+        if not self._keep:
+            self._result.skipped_fragments += rest
+        self._pending.clear()
+        self._tags = {}
+        for k, (kind, _, _) in enumerate(ev.steps):
+            if kind == "tags":
+                self._tags.update(ev.tags(rest, k))
+        self._resolved = {}
+        self._fragment_tracks = []
+        for entry in ev.entries:
+            self._on_track(entry)
+        if self._keep:
+            self._place(run)
 
     def _on_tags_event(self, ev: FragmentTags) -> None:
         self._on_tags(ev.tags)

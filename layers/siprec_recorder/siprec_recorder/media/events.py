@@ -96,6 +96,95 @@ class FrameRun:
         ]
 
 
+TagValue = str | npt.NDArray[np.uint8]  # one value for every fragment, or one row per fragment
+
+
+@dataclass(frozen=True, eq=False)
+class FragmentBatch:
+    """Fast path only: `count` consecutive whole fragments of one byte layout, in one piece.
+
+    Exactly what `events()` lists (FragmentEnded of the fragment before, then per fragment:
+    FragmentStarted, its Tags / TrackEntry / FrameRun events in `steps` order, FragmentEnded of
+    all but the last), without building per-fragment objects: the decoder takes fragments 1..
+    as one run when their tags cannot change its decisions. A tag value is a str when every
+    fragment has the same bytes, else a (count, width) array of raw bytes.
+    """
+
+    first_index: int
+    starts: list[int]  # absolute offset of each fragment, then the end of the last
+    prev: FragmentEnded | None  # the fragment before the batch, which its first start ends
+    steps: list[tuple[str, bool, list[tuple[str, TagValue]]]]  # (kind, after_cluster, tags)
+    entries: list[TrackEntry]
+    track: int
+    times_ns: npt.NDArray[np.int64]  # (count, frames per fragment)
+    payloads: tuple[bytes, bytes]  # fragment 0's audio, then the others' back to back
+    frame_size: int
+    duration_ns: int
+    step_ns: int | None  # spacing of the frames inside one fragment, when constant
+
+    @property
+    def count(self) -> int:
+        """Number of fragments."""
+        return len(self.starts) - 1
+
+    def varying(self) -> set[str]:
+        """Names of the tags whose value differs between the fragments."""
+        return {n for _, _, items in self.steps for n, v in items if not isinstance(v, str)}
+
+    def tags(self, j: int, step: int) -> dict[str, str]:
+        """Fragment j's tags of Tags step `step` (as the general path parses them)."""
+        from siprec_recorder.media.ebml import read_string
+
+        items = self.steps[step][2]
+        return {n: v if isinstance(v, str) else read_string(v[j].tobytes()) for n, v in items}
+
+    def run(self, j: int) -> FrameRun:
+        """Fragment j's frames."""
+        per = self.times_ns.shape[1] * self.frame_size
+        data = self.payloads[0] if j == 0 else self.payloads[1][(j - 1) * per : j * per]
+        return FrameRun(
+            self.track, self.times_ns[j], data, self.frame_size, self.duration_ns, self.step_ns
+        )
+
+    def rest(self) -> FrameRun:
+        """The frames of fragments 1.. as one run (step_ns set only if evenly spaced across)."""
+        times = self.times_ns[1:].reshape(-1)
+        step = self.step_ns
+        if step is not None and times.size > 1 and not bool((np.diff(times) == step).all()):
+            step = None
+        return FrameRun(
+            self.track, times, self.payloads[1], self.frame_size, self.duration_ns, step
+        )
+
+    def fragment_events(self, j: int) -> list[MkvEvent]:
+        """FragmentEnded of the fragment before j (if any), then fragment j's events."""
+        out: list[MkvEvent] = []
+        if j > 0:
+            out.append(FragmentEnded(self.first_index + j - 1, self.starts[j - 1], self.starts[j]))
+        elif self.prev is not None:
+            out.append(self.prev)
+        out.append(FragmentStarted(self.first_index + j, self.starts[j]))
+        for k, (kind, after, _items) in enumerate(self.steps):
+            if kind == "tags":
+                out.append(FragmentTags(self.first_index + j, self.tags(j, k), after))
+            elif kind == "tracks":
+                out.extend(self.entries)
+            else:
+                out.append(self.run(j))
+        return out
+
+    def events(self) -> list[MkvEvent]:
+        """The equivalent events of the general path (FrameRuns for the frames)."""
+        return [ev for j in range(self.count) for ev in self.fragment_events(j)]
+
+
 MkvEvent = (
-    FragmentStarted | FragmentTags | TrackEntry | Frame | FragmentEnded | Truncated | FrameRun
+    FragmentStarted
+    | FragmentTags
+    | TrackEntry
+    | Frame
+    | FragmentEnded
+    | Truncated
+    | FrameRun
+    | FragmentBatch
 )

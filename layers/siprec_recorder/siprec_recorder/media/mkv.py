@@ -35,6 +35,7 @@ from siprec_recorder.media.events import (
 )
 
 if TYPE_CHECKING:
+    from siprec_recorder.media.batch import Spec
     from siprec_recorder.media.template import Template
 
 PRODUCER_TIMESTAMP = "AWS_KINESISVIDEO_PRODUCER_TIMESTAMP"
@@ -104,6 +105,7 @@ class MkvReader:
         self._last_tracks: tuple[bytes, list[TrackEntry]] | None = None
         self._fast = fast
         self._template: Template | None = None
+        self._batch: Spec | None = None  # the template's layout for whole batches of fragments
         self._template_backoff = 0
         self._template_retry = 0  # bytes to buffer before trying to build a template again
         self._done = False

@@ -347,7 +347,10 @@ def apply(
             base = suffix if after else pos
             tags = {name: e.read_string(buf[base + a : base + b]) for name, a, b in items}
             if PRODUCER_TIMESTAMP in tags and not after:
-                producer_ns = units.parse_kvs_seconds(tags[PRODUCER_TIMESTAMP])
+                try:
+                    producer_ns = units.parse_kvs_seconds(tags[PRODUCER_TIMESTAMP])
+                except MediaError:
+                    return None  # the general path reports it, after starting the fragment
             tag_sets.append(tags)
     tc_value = int.from_bytes(buf[pos + t.timecode[0] : pos + t.timecode[1]], "big")
     first = producer_ns if producer_ns is not None else tc_value * t.scale
@@ -390,7 +393,7 @@ def take_fragment(
         if got == WAIT:
             return None if final else WAIT
         if got is not None:
-            return got
+            return _more(reader, t, buf, got, n, out)
     if reader._template_backoff > 0:
         reader._template_backoff -= 1
         return None
@@ -409,4 +412,16 @@ def take_fragment(
         return None
     reader._template = built
     got = apply(reader, built, buf, pos, n, out)
-    return got if got is not None and got != WAIT else None
+    return _more(reader, built, buf, got, n, out) if got is not None and got != WAIT else None
+
+
+def _more(
+    reader: MkvReader, t: Template, buf: bytearray, pos: int, n: int, out: list[MkvEvent]
+) -> int:
+    """After a templated fragment: the same-length fragments that follow, as one batch."""
+    from siprec_recorder.media import batch
+
+    s = reader._batch
+    if s is None or s.template is not t:
+        s = reader._batch = batch.spec(t)
+    return batch.take(reader, s, buf, pos, n, out)

@@ -99,40 +99,38 @@ class Timeline:
         self._in_overlap = False
         self._push(self._pcm_bytes(payload), n)
 
-    def add_run(self, run: FrameRun) -> None:
-        """Place a run of equal frames: one append when all are contiguous, else frame by frame."""
+    def contiguous(self, run: FrameRun) -> bool:
+        """Whether every frame of the run is within tolerance of where the audio so far ends
+        (then add_run places it with one append; else frame by frame)."""
         n = self.fmt.samples_in(run.frame_size)
         count = len(run.times_ns)
         if n == 0 or count == 0 or run.frame_size % self.fmt.bytes_per_frame:
-            self._add_each(run)
-            return
+            return False
         start = self.start_ns if self.start_ns is not None else int(run.times_ns[0])
         rate = self.fmt.sample_rate
         tol = max(n // 2, self._min_tol)
         if run.step_ns is not None and run.step_ns * rate == n * NS:
             # evenly spaced by exactly one frame: every frame is off by the first one's delta
             delta = ((int(run.times_ns[0]) - start) * rate + NS // 2) // NS - self.position
-            if abs(delta) > tol:
-                self._add_each(run)
-                return
-            self.start_ns = start
-            self.frames += count
-            self._in_overlap = False
-            self._push(self._pcm_bytes(run.payload), n * count)
-            return
+            return abs(delta) <= tol
         rel = run.times_ns - np.int64(start)
         if np.abs(rel).max() >= (1 << 62) // rate:
-            self._add_each(run)
-            return
+            return False
         index = (rel * rate + NS // 2) // NS
         expected = self.position + np.arange(count, dtype=np.int64) * n
-        if np.abs(index - expected).max() > tol:
+        return bool(np.abs(index - expected).max() <= tol)
+
+    def add_run(self, run: FrameRun) -> None:
+        """Place a run of equal frames: one append when all are contiguous, else frame by frame."""
+        if not self.contiguous(run):
             self._add_each(run)
             return
-        self.start_ns = start
+        if self.start_ns is None:
+            self.start_ns = int(run.times_ns[0])
+        count = len(run.times_ns)
         self.frames += count
         self._in_overlap = False
-        self._push(self._pcm_bytes(run.payload), n * count)
+        self._push(self._pcm_bytes(run.payload), self.fmt.samples_in(run.frame_size) * count)
 
     def _add_each(self, run: FrameRun) -> None:
         for frame in run.frames():

@@ -1,0 +1,204 @@
+"""Whole batches of same-length fragments (media/batch.py): taken at once, or handed back.
+
+Every test decodes the same bytes on the general path too and requires identical results and
+identical events; the expected audio is the PCM the stream was written from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from siprec_recorder.errors import MediaError
+from siprec_recorder.media.decode import CallFilter, StreamDecoder
+from siprec_recorder.media.events import FragmentBatch
+from siprec_recorder.media.mkv import MkvReader
+from siprec_recorder.media.writer import KvsStreamWriter
+from tests.media.helpers import (
+    audio_track,
+    decode_bytes,
+    ebml_header,
+    el,
+    read_events,
+    summary,
+    uint_el,
+)
+
+T0 = 1_700_000_000_000
+FRAME = 160  # samples of a 20 ms frame at 8 kHz
+
+
+def pcm(i: int, frames: int = 20) -> np.ndarray:
+    return np.random.default_rng(i).integers(-9000, 9000, FRAME * frames).astype(np.int16)
+
+
+def stream(
+    count: int,
+    *,
+    tid: list[str] | None = None,
+    step_ms: list[int] | None = None,
+    jitter_at: int | None = None,
+) -> tuple[bytes, list[np.ndarray]]:
+    """`count` fragments of 20 frames; TransactionId per fragment; extra clock step per fragment."""
+    w = KvsStreamWriter(tags_after_cluster={"CallId": "c1"})
+    at, data, audio = T0, b"", []
+    for i in range(count):
+        samples = pcm(i)
+        tags = {"TransactionId": tid[i] if tid else "A"}
+        jitter = [1 if k % 2 else 0 for k in range(20)] if i == jitter_at else None
+        data += w.fragment(at, samples, producer_tags=tags, jitter_ms=jitter)[1]
+        audio.append(samples)
+        at += 400 + (step_ms[i] if step_ms else 0)
+    return data, audio
+
+
+def batches(data: bytes, chunk: int = 1 << 20) -> list[FragmentBatch]:
+    reader = MkvReader(fast=True)
+    out = []
+    for i in range(0, len(data), chunk):
+        out += reader.feed(data[i : i + chunk])
+    out += reader.end()
+    return [ev for ev in out if isinstance(ev, FragmentBatch)]
+
+
+def same(data: bytes, chunk: int = 1 << 20, call_filter: CallFilter | None = None) -> dict:  # type: ignore[type-arg]
+    """Both paths agree on the result and on every event; returns the fast path's summary."""
+    results = []
+    for fast in (False, True):
+        r = decode_bytes(data, fast=fast, chunk=chunk, call_filter=call_filter)
+        results.append(summary(r))
+        r.close()
+    assert results[0] == results[1]
+    assert read_events(data, fast=True, chunk=chunk) == read_events(data, fast=False, chunk=chunk)
+    return results[1]
+
+
+def track_pcm(s: dict) -> np.ndarray:  # type: ignore[type-arg]
+    return np.frombuffer(s["tracks"][0][-1], dtype="<i2")
+
+
+def test_equal_fragments_are_batched_and_exact() -> None:
+    data, audio = stream(40)
+    found = batches(data)
+    assert sum(b.count for b in found) >= 30  # all but the templated first of each chunk
+    s = same(data)
+    assert s["fragments"] == 40 and s["skipped"] == 0
+    assert np.array_equal(track_pcm(s), np.concatenate(audio))
+    for chunk in (999, 40_000):
+        assert same(data, chunk) == s
+
+
+def test_filter_with_the_id_changing_inside_a_batch() -> None:
+    tid = ["A"] * 12 + ["B"] * 10 + ["A"] * 8
+    data, audio = stream(30, tid=tid)
+    kept = np.concatenate([a for a, t in zip(audio, tid, strict=True) if t == "A"])
+    for chunk in (1 << 20, 50_000):
+        s = same(data, chunk, CallFilter(transaction_id="A"))
+        assert (s["fragments"], s["skipped"]) == (30, 10)
+        # the 10 B fragments leave a 4 s hole in the A call, filled with silence
+        got = track_pcm(s)
+        assert np.array_equal(got[: 12 * 3200], kept[: 12 * 3200])
+        assert not got[12 * 3200 : 22 * 3200].any()
+        assert np.array_equal(got[22 * 3200 :], kept[12 * 3200 :])
+        s = same(data, chunk, CallFilter(transaction_id="B"))
+        assert (s["fragments"], s["skipped"]) == (30, 20)
+        assert np.array_equal(track_pcm(s), np.concatenate(audio[12:22]))
+
+
+def test_filter_on_an_id_absent_everywhere() -> None:
+    data, _ = stream(20)
+    s = same(data, call_filter=CallFilter(call_id="nope"))
+    assert (s["fragments"], s["skipped"], s["tracks"]) == (20, 20, [])
+    s = same(data, call_filter=CallFilter(contact_id="x"))  # never tagged: undecided, skipped
+    assert (s["fragments"], s["skipped"]) == (20, 20)
+
+
+def test_a_gap_inside_a_batch_is_placed_fragment_by_fragment() -> None:
+    steps = [0] * 30
+    steps[14] = 500  # fragment 15 starts 500 ms late
+    steps[20] = -60  # fragment 21 starts 60 ms early (overlap)
+    data, audio = stream(30, step_ms=steps)
+    s = same(data)
+    track = s["tracks"][0]
+    assert (track[7], track[8]) == (1, 500.0)  # gaps, gap_ms
+    assert (track[9], track[10]) == (1, 60.0)  # overlaps, overlap_ms
+
+
+def test_a_jittered_fragment_ends_the_batch() -> None:
+    data, audio = stream(30, jitter_at=17)
+    found = batches(data)
+    covered = {b.first_index + j for b in found for j in range(b.count)}
+    assert 17 not in covered and len(covered) >= 20
+    s = same(data)
+    assert np.array_equal(track_pcm(s), np.concatenate(audio))
+
+
+def test_a_timestamp_the_vector_parser_refuses_is_read_per_fragment() -> None:
+    data, audio = stream(20)
+    value = b"1700000004.000"  # fragment 10's producer timestamp
+    assert data.count(value) == 1
+    data = data.replace(value, b"1700000004.00 ")  # same value once stripped
+    s = same(data)
+    assert np.array_equal(track_pcm(s), np.concatenate(audio))
+    found = batches(data)
+    assert 10 not in {b.first_index + j for b in found for j in range(b.count)}
+
+
+def test_a_bad_timestamp_fails_both_paths_alike() -> None:
+    data, _ = stream(20)
+    data = data.replace(b"1700000004.000", b"1700000004.0x0")
+    results = []
+    for fast in (False, True):
+        dec = StreamDecoder(fast=fast)
+        with pytest.raises(MediaError, match="invalid KVS timestamp"):
+            dec.feed(data)
+        results.append(summary(dec.close()))
+    assert results[0] == results[1]
+    assert results[1]["fragments"] == 11  # the bad fragment started, then failed
+
+
+def _no_producer_stream(count: int) -> tuple[bytes, list[np.ndarray]]:
+    """Hand-made fragments: no tags at all, a sized Cluster, cluster Timecode in ms."""
+    seg_head = bytes.fromhex("18538067") + b"\x01" + b"\xff" * 7  # unknown-size Segment
+    info = el(0x1549A966, uint_el(0x2AD7B1, 1_000_000))
+    tracks = el(0x1654AE6B, audio_track(1, "AUDIO"))
+    data, audio = b"", []
+    for i in range(count):
+        samples = pcm(100 + i, 10)
+        blocks = b"".join(
+            el(
+                0xA3,
+                b"\x81"
+                + (20 * k).to_bytes(2, "big")
+                + b"\x80"
+                + samples[k * 160 : (k + 1) * 160].astype("<i2").tobytes(),
+            )
+            for k in range(10)
+        )
+        cluster = el(0x1F43B675, el(0xE7, (5000 + 200 * i).to_bytes(4, "big")) + blocks)
+        data += ebml_header() + seg_head + info + tracks + cluster
+        audio.append(samples)
+    return data, audio
+
+
+def test_cluster_timecodes_without_producer_tags() -> None:
+    data, audio = _no_producer_stream(25)
+    assert sum(b.count for b in batches(data)) >= 20
+    s = same(data)
+    assert s["fragments"] == 25
+    assert np.array_equal(track_pcm(s), np.concatenate(audio))
+    assert s["tracks"][0][11] == 5_000_000_000  # start_ns: first cluster timecode x 1 ms
+
+
+def test_a_gap_too_long_fails_in_the_same_fragment_on_both_paths() -> None:
+    steps = [0] * 30
+    steps[14] = 5000  # fragment 15 starts 5 s late: above the 2 s limit below
+    data, _ = stream(30, step_ms=steps)
+    results = []
+    for fast in (False, True):
+        dec = StreamDecoder(fast=fast, max_gap_seconds=2)
+        with pytest.raises(MediaError, match="gap of 5 s"):
+            dec.feed(data)
+        results.append(summary(dec.close()))
+    assert results[0] == results[1]
+    assert results[1]["fragments"] == 16
