@@ -166,3 +166,29 @@ def test_lone_side_without_metadata_is_enqueued_after_the_grace_period(aws: Aws)
     report = run_sweep(table, queue, Probe({}), POLICY, clock.at)
     assert report.missing_stream == [TXN]
     assert jobs(aws) == [{"transaction_id": TXN, "attempt": 1}]
+
+
+def test_default_policy_leaves_a_failed_job_to_sqs_redelivery(aws: Aws) -> None:
+    """A job that raised (S3 refused) waits out the queue's visibility timeout and comes back
+    with a higher receive count, whose last try marks the call FAILED with the cause. A sweeper
+    that resent it first would start the receive count over and fail the call only as
+    `recorder_never_finished`, losing the cause."""
+    import re
+
+    from tests.conftest import REPO_ROOT
+
+    template = (REPO_ROOT / "template.yaml").read_text()
+    match = re.search(r"^\s+VisibilityTimeout: (\d+)$", template, re.MULTILINE)
+    assert match is not None
+    visibility_minutes = int(match.group(1)) / 60
+    table, queue, clock = setup(aws)
+    table.apply_event(parse_event(event("STARTED", arn=ARN_A)))
+    table.apply_event(parse_event(event("ENDED", arn=ARN_A)))
+    assert table.claim(TXN, 1) is not None  # the Recorder took the job, then raised
+    now = T0 + timedelta(minutes=visibility_minutes - 1)  # redelivery has not happened yet
+    clock.at = now
+    report = run_sweep(table, queue, Probe({}), SweepPolicy(), now)
+    assert report.retried == [] and report.failed == []
+    assert jobs(aws) == []
+    call = table.get(TXN)
+    assert call is not None and call.status == CallStatus.RECORDING and call.attempt == 1

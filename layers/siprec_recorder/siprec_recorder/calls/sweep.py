@@ -53,7 +53,10 @@ class SweepPolicy:
 
     ended_timeout_minutes: int = 240
     stream_grace_minutes: int = 5
-    stuck_minutes: int = 30  # > the recorder's 15-minute Lambda limit, checkpoints refresh it
+    # Longer than the recording queue's 90-minute visibility timeout: SQS redelivers a failed
+    # job first (its last receive records the cause, e.g. s3_access_denied, and reaches the
+    # DLQ); the sweeper only resends jobs that were lost. Checkpoints refresh the clock.
+    stuck_minutes: int = 100
     max_attempts: int = 3
 
 
