@@ -133,6 +133,8 @@ def plan_call(call: Call, *, agent_aor_pattern: str | None = None) -> CallPlan:
     labels = list(declared) + sorted(set(streams_by_label) - set(declared))
     if meta is None and call.metadata:
         warnings.append("no usable SIPREC metadata: streams recorded without participants")
+    if call.stream_failure:  # a FAILED event that came after the call was queued
+        warnings.append(f"Chime reported a stream failure: {call.stream_failure}")
 
     flags: dict[str, bool | None] = {}
     if meta is not None:

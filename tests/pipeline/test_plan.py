@@ -1,0 +1,19 @@
+"""The recording plan keeps what the call record knows: a late stream failure is not dropped."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from siprec_recorder.calls.model import CallStatus
+from siprec_recorder.pipeline.offline import fold_events
+from siprec_recorder.pipeline.plan import plan_call
+from siprec_recorder.simulate import simulate_call
+
+
+def test_a_stream_failure_after_the_call_was_queued_reaches_the_manifest_warnings():
+    call = fold_events(simulate_call(duration_s=2, seed=31).events)
+    assert call.status == CallStatus.QUEUED
+    reason = "stream_failed: media server timeout"
+    plan = plan_call(replace(call, stream_failure=reason))
+    assert any(reason in w for w in plan.facts.warnings)
+    assert not any(reason in w for w in plan_call(call).facts.warnings)
