@@ -141,9 +141,10 @@ def test_call_with_only_an_update_fails_without_streams(aws: Aws) -> None:
     table.apply_event(parse_event(event("UPDATED", xml=corpus_xml("cisco_1"))))
     now = T0 + timedelta(minutes=241)
     clock.at = now
-    run_sweep(table, queue, Probe({}), POLICY, now)
+    report = run_sweep(table, queue, Probe({}), POLICY, now)
     call = table.get(TXN)
     assert call is not None and call.status == CallStatus.FAILED and call.reason == "no_streams"
+    assert report.failed == [TXN]  # the handler turns this into the FailedCalls metric
     assert jobs(aws) == []
 
 

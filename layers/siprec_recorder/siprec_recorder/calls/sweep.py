@@ -143,10 +143,11 @@ def _probe_open_streams(
             return (fresh or call), []  # changed since we looked: next sweep decides
         return lifecycle.end_streams(fresh, ended, "ended_event_missing")
 
-    _, effects = store.update(call.transaction_id, step)
+    new, effects = store.update(call.transaction_id, step)
     _send(queue, effects)
     if effects:
         report.ended_by_probe.append(call.transaction_id)
+    _note_failure(call, new, report)
 
 
 def _missing_stream(
@@ -168,10 +169,11 @@ def _missing_stream(
             return (fresh or call), []
         return lifecycle.force_enqueue(fresh, "missing_stream")
 
-    _, effects = store.update(call.transaction_id, step)
+    new, effects = store.update(call.transaction_id, step)
     _send(queue, effects)
     if effects:
         report.missing_stream.append(call.transaction_id)
+    _note_failure(call, new, report)
 
 
 def _stuck(
@@ -193,6 +195,12 @@ def _stuck(
         report.retried.append(call.transaction_id)
     elif new.status == CallStatus.FAILED and new.reason == "recorder_never_finished":
         report.failed.append(call.transaction_id)
+
+
+def _note_failure(before: Call, after: Call, report: SweepReport) -> None:
+    """A call this sweep failed (no streams at all) counts in `failed`: the FailedCalls alarm."""
+    if after.status == CallStatus.FAILED and before.status != CallStatus.FAILED:
+        report.failed.append(after.transaction_id)
 
 
 def _send(queue: JobQueue, effects: Sequence[EnqueueRecording]) -> None:
