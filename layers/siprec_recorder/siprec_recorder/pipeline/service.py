@@ -11,6 +11,7 @@ could fetch and flags the rest.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -69,7 +70,7 @@ class JobResult:
     """What happened to one job (the handler logs it and returns it)."""
 
     transaction_id: str
-    outcome: str  # recorded | one_way | continued | stale | failed
+    outcome: str  # recorded | one_way | continued | stale | failed | announced
     manifest_key: str | None = None
     reason: str | None = None
 
@@ -85,6 +86,8 @@ def handle_job(
     """Record one call. Raises StorageError to have SQS retry; returns when the job is settled."""
     tid = job.transaction_id
     current = deps.table.get(tid)
+    if current is not None and _announce_again(current, job, receive_count, deps):
+        return JobResult(tid, "announced", current.manifest_key, "Recording Available sent again")
     if current is None or current.terminal:
         reason = "unknown call" if current is None else f"already {current.status.value}"
         return JobResult(tid, "stale", reason=reason)
@@ -136,3 +139,25 @@ def handle_job(
     return JobResult(
         tid, "one_way" if one_way else "recorded", outcome.manifest_key, outcome.reason
     )
+
+
+def _announce_again(call: Call, job: RecordingJob, receive_count: int, deps: RecorderDeps) -> bool:
+    """The same job again after its call was recorded: the announcement may have failed.
+
+    The call is marked recorded before "Recording Available" is sent, so a failed put_events
+    leaves a recorded call and a redelivered job; without this the event would be lost. A
+    redelivery after a successful announcement sends it twice (at least once, never lost).
+    """
+    if (
+        deps.announcer is None
+        or receive_count < 2
+        or call.attempt != job.attempt
+        or call.status not in lifecycle.RECORDED_STATUSES
+        or not call.manifest_key
+    ):
+        return False
+    data = deps.store.get_bytes(call.manifest_key)
+    if data is None:
+        return False
+    deps.announcer.announce(json.loads(data), call.manifest_key)
+    return True
