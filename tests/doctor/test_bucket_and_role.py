@@ -122,6 +122,21 @@ def test_role_simulation_without_kms_only_checks_s3(aws: Aws) -> None:
     assert [f.status for f in findings] == ["OK", "OK"]
 
 
+def test_role_simulation_with_object_lock_asks_for_put_object_retention(aws: Aws) -> None:
+    """A put with a retention needs s3:PutObjectRetention; a role without it writes nothing."""
+    obj = "arn:aws:s3:::b/r/doctor-probe.wav"
+    _sim(aws, "s3:PutObject", obj, "allowed")
+    _sim(aws, "s3:PutObjectTagging", obj, "allowed")
+    _sim(aws, "s3:PutObjectRetention", obj, "implicitDeny")
+    findings = check_recorder_role(
+        aws.clients.iam, ROLE_ARN, "b", "r/", "", REGION, object_lock=True
+    )
+    assert [(f.check, f.status) for f in findings][-1] == (
+        "recorder role s3:PutObjectRetention",
+        "FAIL",
+    )
+
+
 def test_caller_without_simulate_permission_gets_a_warning_not_a_crash(aws: Aws) -> None:
     aws.iam.add_client_error("simulate_principal_policy", "AccessDenied", http_status_code=403)
     findings = check_recorder_role(aws.clients.iam, ROLE_ARN, "b", "r/", "", REGION)

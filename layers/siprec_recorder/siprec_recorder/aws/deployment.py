@@ -217,13 +217,25 @@ def probe_write(s3: S3Client, bucket: str, prefix: str) -> Finding:
 
 
 def check_recorder_role(
-    iam: IAMClient, role_arn: str, bucket: str, prefix: str, kms_key: str, region: str
+    iam: IAMClient,
+    role_arn: str,
+    bucket: str,
+    prefix: str,
+    kms_key: str,
+    region: str,
+    *,
+    object_lock: bool = False,
 ) -> list[Finding]:
-    """Simulate the Recorder role's identity policies for the writes a recording needs."""
+    """Simulate the Recorder role's identity policies for the writes a recording needs.
+
+    With Object Lock on, every put carries a retention, which S3 authorises as
+    s3:PutObjectRetention: without it every recording write is refused."""
     parts = role_arn.split(":")
     partition, account = (parts[1], parts[4]) if len(parts) >= 6 else ("aws", "")
     obj = f"arn:{partition}:s3:::{bucket}/{prefix}doctor-probe.wav"
     wanted = [("s3:PutObject", obj), ("s3:PutObjectTagging", obj)]
+    if object_lock:
+        wanted.append(("s3:PutObjectRetention", obj))
     if kms_key:
         key = kms_key if kms_key.startswith(("arn:", "alias/")) else f"key/{kms_key}"
         key = key if key.startswith("arn:") else f"arn:{partition}:kms:{region}:{account}:{key}"
@@ -287,6 +299,7 @@ def run_doctor(dep: Deployment, clients: Clients, probe: bool = False) -> list[F
         dep, found = from_stack(clients.cloudformation, dep)
         findings += found
     kms_key = ""
+    locked = False
     if dep.bucket:
         found, kms_key, locked = check_bucket(clients.s3, dep.bucket)
         findings += found
@@ -297,7 +310,13 @@ def run_doctor(dep: Deployment, clients: Clients, probe: bool = False) -> list[F
             findings.append(probe_write(clients.s3, dep.bucket, dep.prefix))
     if dep.recorder_role_arn and dep.bucket:
         findings += check_recorder_role(
-            clients.iam, dep.recorder_role_arn, dep.bucket, dep.prefix, kms_key, dep.region
+            clients.iam,
+            dep.recorder_role_arn,
+            dep.bucket,
+            dep.prefix,
+            kms_key,
+            dep.region,
+            object_lock=locked,
         )
     if dep.voice_connector_id:
         findings += check_voice_connector(clients.chime, dep.voice_connector_id)
