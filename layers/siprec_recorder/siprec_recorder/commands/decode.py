@@ -45,6 +45,9 @@ def wav_name(name: str | None, number: int, taken: set[str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Decode straight into the WAV files, print the JSON summary."""
+    from siprec_recorder.media.tuning import tune_process
+
+    tune_process()  # before numpy's import: one BLAS thread, chunk buffers reused (see there)
     from siprec_recorder.media.codecs import AudioFormat
     from siprec_recorder.media.decode import CallFilter, decode_file
     from siprec_recorder.media.events import TrackEntry

@@ -18,6 +18,7 @@ from siprec_recorder.media.pcm import PcmSpool
 NS = 1_000_000_000
 MAX_GAP_SECONDS = 6 * 3600  # a longer hole means several calls share the stream: use a filter
 FLUSH_BYTES = 1 << 20
+BIG_PIECE = 1 << 16  # pending pieces this large on average are written one by one
 
 
 class Timeline:
@@ -139,6 +140,10 @@ class Timeline:
     def flush(self) -> None:
         """Write pending samples to the spool (called as each fragment commits)."""
         if self._pending:
-            self.spool.append(b"".join(self._pending))
+            if self._pending_bytes >= len(self._pending) * BIG_PIECE:
+                for piece in self._pending:  # whole fragments: no join (a copy of each byte)
+                    self.spool.append(piece)
+            else:
+                self.spool.append(b"".join(self._pending))
             self._pending.clear()
             self._pending_bytes = 0
