@@ -17,3 +17,13 @@ def test_a_stream_failure_after_the_call_was_queued_reaches_the_manifest_warning
     plan = plan_call(replace(call, stream_failure=reason))
     assert any(reason in w for w in plan.facts.warnings)
     assert not any(reason in w for w in plan_call(call).facts.warnings)
+
+
+def test_an_invalid_agent_aor_pattern_is_a_warning_not_a_failed_call():
+    """AGENT_AOR_PATTERN is a deployment parameter: a typo in it must not fail every call."""
+    call = fold_events(simulate_call(duration_s=2, seed=32).events)
+    expected = {s.label: s.role for s in plan_call(call).streams}
+    assert set(expected.values()) == {"customer", "agent"}
+    plan = plan_call(call, agent_aor_pattern="([")
+    assert {s.label: s.role for s in plan.streams} == expected
+    assert any("AGENT_AOR_PATTERN" in w for w in plan.facts.warnings)

@@ -128,6 +128,17 @@ def expected_labels(meta: RecordingMetadata) -> list[str]:
     return labels
 
 
+def agent_pattern_error(pattern: str | None) -> str | None:
+    """Why a configured agent aor pattern cannot be used; None when it can (or is empty)."""
+    if not pattern:
+        return None
+    try:
+        _pattern(pattern)
+    except MetadataError as exc:
+        return str(exc)
+    return None
+
+
 @functools.lru_cache(maxsize=16)
 def _pattern(pattern: str) -> re.Pattern[str]:
     try:

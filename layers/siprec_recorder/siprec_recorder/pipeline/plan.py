@@ -14,6 +14,7 @@ from typing import Any
 from siprec_recorder.calls.model import Call, StreamState
 from siprec_recorder.errors import RecorderError
 from siprec_recorder.metadata.correlate import (
+    agent_pattern_error,
     caller_flags,
     expected_labels,
     merge,
@@ -115,6 +116,11 @@ def _label_of(stream: StreamState, meta: RecordingMetadata | None) -> str:
 def plan_call(call: Call, *, agent_aor_pattern: str | None = None) -> CallPlan:
     """Correlate the call's streams with its SIPREC participants and build the CallFacts."""
     warnings: list[str] = []
+    pattern_error = agent_pattern_error(agent_aor_pattern)
+    if pattern_error is not None:
+        # a deployment typo must not fail every call: roles then come from Chime's isCaller
+        warnings.append(f"AGENT_AOR_PATTERN ignored: {pattern_error}")
+        agent_aor_pattern = None
     meta, snapshots = merged_metadata(call, warnings)
     headers = {**call.invite_headers, **call.update_headers}
 
