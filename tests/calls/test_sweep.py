@@ -193,3 +193,17 @@ def test_default_policy_leaves_a_failed_job_to_sqs_redelivery(aws: Aws) -> None:
     assert jobs(aws) == []
     call = table.get(TXN)
     assert call is not None and call.status == CallStatus.RECORDING and call.attempt == 1
+
+
+def test_default_policy_resends_a_job_nobody_took_after_half_an_hour(aws: Aws) -> None:
+    """QUEUED means no Recorder claimed the job (a send that failed): no SQS redelivery will
+    come, so the sweeper must not wait for the visibility timeout as it does for RECORDING."""
+    table, queue, clock = setup(aws)
+    table.apply_event(parse_event(event("STARTED", arn=ARN_A)))
+    table.apply_event(parse_event(event("ENDED", arn=ARN_A)))
+    assert table.get(TXN).status == CallStatus.QUEUED  # type: ignore[union-attr]
+    now = T0 + timedelta(minutes=31)
+    clock.at = now
+    report = run_sweep(table, queue, Probe({}), SweepPolicy(), now)
+    assert report.retried == [TXN]
+    assert jobs(aws) == [{"transaction_id": TXN, "attempt": 2}]

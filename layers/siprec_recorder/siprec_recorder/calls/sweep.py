@@ -6,7 +6,8 @@ Three cases, each re-checked on the freshly read call inside a conditional updat
    treated as ENDED (end time unknown: the recorder reads to the end) and the call is enqueued;
 2. an expected stream never came: every stream that started has ended and the first ENDED is
    SWEEP_STREAM_GRACE_MINUTES old -> enqueue anyway (the recorder writes RECORDED_ONE_WAY);
-3. a job never finished: QUEUED/RECORDING not written for `stuck_minutes` -> resend with the
+3. a job never finished: QUEUED not written for `queued_minutes` (the job may never have been
+   sent) or RECORDING not written for `stuck_minutes` -> resend with the
    next attempt, or FAILED `recorder_never_finished` after `max_attempts`.
 """
 
@@ -57,6 +58,8 @@ class SweepPolicy:
     # job first (its last receive records the cause, e.g. s3_access_denied, and reaches the
     # DLQ); the sweeper only resends jobs that were lost. Checkpoints refresh the clock.
     stuck_minutes: int = 100
+    # A QUEUED call's job was never taken (a failed send, or a queue backlog): resend sooner.
+    queued_minutes: int = 30
     max_attempts: int = 3
 
 
@@ -94,7 +97,10 @@ def run_sweep(
     now = now.astimezone(UTC)
     ended_cut = iso(now - timedelta(minutes=policy.ended_timeout_minutes)) or ""
     grace_cut = iso(now - timedelta(minutes=policy.stream_grace_minutes)) or ""
-    stuck_cut = iso(now - timedelta(minutes=policy.stuck_minutes)) or ""
+    stuck_cuts = {
+        CallStatus.QUEUED: iso(now - timedelta(minutes=policy.queued_minutes)) or "",
+        CallStatus.RECORDING: iso(now - timedelta(minutes=policy.stuck_minutes)) or "",
+    }
 
     for status in (CallStatus.ACTIVE, CallStatus.ENDED):
         for call in list(store.list_by_status(status, ended_cut)):  # read all, then write
@@ -107,7 +113,7 @@ def run_sweep(
             _missing_stream(store, queue, call, grace_cut, report)
         except RecorderError as exc:
             report.errors.append(f"{call.transaction_id}: {exc.code}")
-    for status in (CallStatus.QUEUED, CallStatus.RECORDING):
+    for status, stuck_cut in stuck_cuts.items():
         for call in list(store.list_by_status(status, stuck_cut)):
             try:
                 _stuck(store, queue, policy, call, stuck_cut, report)
