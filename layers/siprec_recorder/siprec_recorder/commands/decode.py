@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# 4 MiB reads: ~120 fragments per batch of the fast path (1 MiB: 0.109 s, 4 MiB: 0.088 s to
+# decode 2 hours in-process; +8 MB peak RSS)
+CHUNK = 4 << 20
 
 
 def register(subparsers: Any) -> None:
@@ -72,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             call_filter=call_filter,
             fast=False if args.general else None,
             spool_factory=wav_spool,
+            chunk_size=CHUNK,
         )
     except BaseException:
         for spool in spools:
