@@ -90,3 +90,35 @@ def test_tag_values_with_characters_s3_forbids_are_sanitised(stack):
         tags = s3.get_object_tagging(Bucket=stack.settings.bucket, Key=key)["TagSet"]
         for tag in tags:
             assert set(tag["Value"]) <= allowed, tag
+
+
+def test_a_very_long_display_name_is_cut_not_a_failed_recording(tmp_path):
+    """An SRC may send any length of name: the recording is still written, the manifest holds
+    the name cut to its schema's 1024 characters, and no error quotes the name."""
+    import json
+
+    from siprec_recorder.cli import main
+    from siprec_recorder.recording.manifest import validate_manifest
+    from tests.pipeline.conftest import process_args, write_call_files
+
+    call = simulate_call(duration_s=4, seed=51)
+    events, media = write_call_files(call, tmp_path / "call")
+    long_name = "A" * 2000
+    for path in events:
+        e = json.loads(path.read_text())
+        xml = e["detail"].get("siprecMetadata")
+        if xml:
+            assert ">Test Agent<" in xml  # the simulator's agent name, replaced here
+            e["detail"]["siprecMetadata"] = xml.replace(">Test Agent<", f">{long_name}<")
+            path.write_text(json.dumps(e))
+    assert main(process_args(events, media, tmp_path / "out")) == 0
+    (manifest_path,) = (tmp_path / "out").rglob("manifest.json")
+    manifest = json.loads(manifest_path.read_text())
+    names = [p["name"] for p in manifest["participants"]]
+    cut = [n for n in names if n and n.startswith("AAAA")]
+    assert len(cut) == 1 and len(cut[0]) == 1024
+    # a manifest that does break its schema is refused without quoting the offending value
+    manifest["participants"][0]["name"] = long_name
+    with pytest.raises(Exception, match="manifest invalid") as err:
+        validate_manifest(manifest)
+    assert "AAAA" not in str(err.value)

@@ -35,6 +35,16 @@ def iso_ns(epoch_ns: int) -> str:
     return iso(_EPOCH + timedelta(microseconds=epoch_ns // 1000))
 
 
+MAX_TEXT = 1024  # the schema's optional_text
+MAX_ID = 256  # the schema's id
+
+
+def bounded(value: str | None, limit: int = MAX_TEXT) -> str | None:
+    """Text cut to the schema's length: a long display name or header from the SRC must not
+    make the manifest invalid (which would fail the whole recording)."""
+    return value if value is None or len(value) <= limit else value[: limit - 1] + "…"
+
+
 def participant_entry(
     party: PartyAudio,
     layout: CallLayout,
@@ -46,9 +56,9 @@ def participant_entry(
     track: Track | None = next((t for t in layout.tracks if t.party is party), None)
     return {
         "label": party.label,
-        "participant_id": party.participant_id,
-        "aor": party.aor,
-        "name": party.name,
+        "participant_id": bounded(party.participant_id, MAX_ID),
+        "aor": bounded(party.aor),
+        "name": bounded(party.name),
         "role": party.role,
         "is_caller": party.is_caller,
         "stream_arn": party.stream_arn,
@@ -66,7 +76,7 @@ def participant_entry(
         "active_fraction": (
             round(meter.active_blocks / call_blocks, 4) if meter and call_blocks else None
         ),
-        "decode_error": party.decode_error,
+        "decode_error": bounded(party.decode_error),
     }
 
 
@@ -79,7 +89,7 @@ def call_entries(call: CallFacts, layout: CallLayout, fmt: str) -> dict[str, Any
         "voice_connector_id": call.voice_connector_id,
         "interaction_id": call.interaction_id,
         "interaction_id_source": call.interaction_id_source,
-        "call_ids": dict(sorted(call.call_ids.items())),
+        "call_ids": {k: bounded(v) for k, v in sorted(call.call_ids.items())},
         "start_time": iso(call.start_time),
         "end_time": iso(call.end_time) if call.end_time else None,
         "format": fmt,
@@ -118,7 +128,8 @@ def validate_manifest(manifest: Any) -> None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(manifest))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        raise StorageError(f"manifest invalid at {where}: {error.message[:200]}")
+        # the rule, not jsonschema's message: that one quotes the value (a name, an aor)
+        raise StorageError(f"manifest invalid at {where}: fails {error.validator}")
 
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
