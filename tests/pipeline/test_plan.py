@@ -27,3 +27,29 @@ def test_an_invalid_agent_aor_pattern_is_a_warning_not_a_failed_call():
     plan = plan_call(call, agent_aor_pattern="([")
     assert {s.label: s.role for s in plan.streams} == expected
     assert any("AGENT_AOR_PATTERN" in w for w in plan.facts.warnings)
+
+
+def test_a_hostile_stream_label_is_ignored_not_a_failed_call():
+    """A label longer than the manifest allows made build_recording refuse the whole call."""
+    import json
+
+    sim = simulate_call(duration_s=2, seed=33)
+    events = json.loads(json.dumps(sim.events))
+    label = "L" * 300
+    for e in events:
+        xml = e["detail"].get("siprecMetadata")
+        if xml:
+            # one more declared stream, sent by a participant (RFC 7865 association)
+            pid = xml.split('participant_id="', 1)[1].split('"', 1)[0]
+            extra = (
+                f'<stream stream_id="aGVsbG8="><label>{label}</label></stream>'
+                f'<participantstreamassoc participant_id="{pid}"><send>aGVsbG8=</send>'
+                "</participantstreamassoc></recording>"
+            )
+            xml = xml.replace("</recording>", extra)
+            e["detail"]["siprecMetadata"] = xml
+    call = fold_events(events)
+    plan = plan_call(call)
+    assert label not in [s.label for s in plan.streams]
+    assert sorted(s.label for s in plan.streams) == sorted(leg.label for leg in sim.legs)
+    assert any("over 256 characters" in w for w in plan.facts.warnings)

@@ -27,6 +27,8 @@ from siprec_recorder.metadata.parse import parse_metadata
 from siprec_recorder.recording.model import CallFacts
 from siprec_recorder.recording.timeline import build_timeline
 
+MAX_LABEL = 256  # what the manifest (and an SDP a=label in practice) allows
+
 
 @dataclass
 class PlannedStream:
@@ -136,6 +138,12 @@ def plan_call(call: Call, *, agent_aor_pattern: str | None = None) -> CallPlan:
     declared: list[str] = []
     for view in ([meta] if meta is not None else []) + [m for _, m in snapshots]:
         declared += [label for label in expected_labels(view) if label not in declared]
+    too_long = [label for label in declared if len(label) > MAX_LABEL]
+    if too_long:  # hostile or broken metadata must not fail the call: record by stream instead
+        warnings.append(
+            f"{len(too_long)} SIPREC stream label(s) over {MAX_LABEL} characters ignored"
+        )
+        declared = [label for label in declared if len(label) <= MAX_LABEL]
     labels = list(declared) + sorted(set(streams_by_label) - set(declared))
     if meta is None and call.metadata:
         warnings.append("no usable SIPREC metadata: streams recorded without participants")
