@@ -8,11 +8,10 @@ objects, so a retried job rewrites the same bytes under the same keys.
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -134,8 +133,8 @@ def build_recording(
         draft["objects"] = writer.objects
 
         if options.report:
-            draft["report_key"] = _write_report(writer, draft, audio_paths, tmp, warnings)
-        draft["vcon_key"] = _write_vcon(writer, draft, call, warnings)
+            draft["report_key"] = _write_report(writer, draft, audio_paths, tmp)
+        draft["vcon_key"] = _write_vcon(writer, draft, call)
 
     validate_manifest(draft)
     data = manifest_bytes(draft)
@@ -263,40 +262,22 @@ def _write_quarantine(
     return entries
 
 
-def _optional(module: str, name: str, warnings: list[str]) -> Callable[..., Any] | None:
-    """A function from a sibling module that may not be installed; None (and a warning) if not."""
-    try:
-        mod = importlib.import_module(f"siprec_recorder.recording.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"siprec_recorder.recording.{module}":
-            raise
-        warnings.append(f"{module} not written: recording.{module} is not installed")
-        return None
-    func: Callable[..., Any] = getattr(mod, name)
-    return func
-
-
 def _write_report(
     writer: _Writer,
     draft: dict[str, Any],
     audio_paths: dict[str, Path],
     tmp: Path,
-    warnings: list[str],
 ) -> str | None:
-    render_report = _optional("report", "render_report", warnings)
-    if render_report is None:
-        return None
+    from siprec_recorder.recording.report import render_report  # matplotlib: only when enabled
+
     out = tmp / "report.png"
     render_report(draft, dict(audio_paths), out)
     return writer.file(writer.keys.report, out, "image/png", PARTICIPANT_CALL).key
 
 
-def _write_vcon(
-    writer: _Writer, draft: dict[str, Any], call: CallFacts, warnings: list[str]
-) -> str | None:
-    build_vcon = _optional("vcon", "build_vcon", warnings)
-    if build_vcon is None:
-        return None
+def _write_vcon(writer: _Writer, draft: dict[str, Any], call: CallFacts) -> str | None:
+    from siprec_recorder.recording.vcon import build_vcon
+
     vcon = build_vcon(draft, call)
     data = (json.dumps(vcon, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
     return writer.data(writer.keys.vcon, data, VCON_CONTENT_TYPE, PARTICIPANT_CALL).key
