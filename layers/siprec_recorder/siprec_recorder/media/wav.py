@@ -69,7 +69,7 @@ class WavSpool(PcmSpool):
         self._writer: threading.Thread | None = None
         self._error: BaseException | None = None
 
-    def append(self, pcm: Int16Array | bytes) -> None:
+    def append(self, pcm: Int16Array | bytes | bytearray | memoryview) -> None:
         """Queue samples for the writer thread (an int16 array, or bytes of an even length)."""
         if isinstance(pcm, bytes):
             data = pcm
