@@ -58,7 +58,8 @@ def recorder_deps(settings: Settings, metric: Any = None) -> RecorderDeps:
         object_lock_mode=settings.object_lock_mode,
         object_lock_days=settings.object_lock_days,
     )
-    # work files are temporary: encrypted like the recordings, never under Object Lock
+    # work files are temporary: encrypted like the recordings, no explicit retention (the
+    # bucket's default Object Lock retention still applies to them; see docs/DEPLOY.md)
     work_store = S3Store(settings.bucket, client=store.client, kms_key_id=settings.sse_kms_key_id)
     deps = RecorderDeps(
         table=CallsTable(settings.calls_table, ttl_days=settings.call_ttl_days),
