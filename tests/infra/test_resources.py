@@ -251,7 +251,13 @@ def test_alarms_cover_dlqs_function_errors_and_custom_metrics() -> None:
     custom = {
         a["MetricName"]: a["Dimensions"] for a in alarms if a["Namespace"] == "SiprecRecorder"
     }
-    assert set(custom) == {"FailedCalls", "OneWayRecordings", "GhostRecordingRisk", "LateStreams"}
+    assert set(custom) == {
+        "FailedCalls",
+        "OneWayRecordings",
+        "GhostRecordingRisk",
+        "LateStreams",
+        "SweepErrors",
+    }
     for dims in custom.values():
         assert dims == [{"Name": "service", "Value": {"Ref": "ServiceName"}}]
     assert _globals_fn()["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == {
