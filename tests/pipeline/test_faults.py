@@ -205,3 +205,19 @@ def test_kvs_giving_up_retries_the_job_instead_of_recording_a_party_as_missing(s
     for entry in landed.manifest["participants"]:
         leg = next(leg for leg in call.legs if leg.label == entry["label"])
         np.testing.assert_array_equal(landed.audio(entry["key"]), leg.pcm)
+
+
+def test_a_call_with_no_audio_at_all_is_failed_not_recorded_one_way(stack):
+    """KVS holds nothing for either leg: that is not a one-way recording but no recording, so
+    the call is FAILED (and counted by the FailedCalls alarm), and no Recording Available
+    event tells consumers there is something to play."""
+    call = simulate_call(duration_s=4, seed=29)
+    for leg in call.legs:  # the streams exist, their fragments never arrived
+        name, created = leg.stream_arn.split(":stream/", 1)[1].split("/", 1)
+        assert stack.kvs.create_stream(name, creation_ms=int(created)) == leg.stream_arn
+    stack.recording_events()  # drop other tests' announcements
+    landed = run_call(stack, call, ingest_media=False)
+    assert landed.status is not None
+    assert landed.status.status.value == "FAILED"
+    assert landed.status.reason is not None and landed.status.reason.startswith("no_audio")
+    assert stack.recording_events(wait_s=0.5) == []

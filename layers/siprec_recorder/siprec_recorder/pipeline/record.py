@@ -32,7 +32,9 @@ CHECKPOINT_VERSION = 1
 
 @dataclass
 class RecordOutcome:
-    """Finished (status + manifest) or to be continued (checkpoint)."""
+    """Finished (status + manifest) or to be continued (checkpoint).
+
+    `status` FAILED means the objects were written but no party had any audio."""
 
     status: CallStatus | None
     manifest: dict[str, Any] | None = None
@@ -84,6 +86,7 @@ def record_call(
                     checkpoint={"version": CHECKPOINT_VERSION, "streams": done},
                     reason="time budget reached; continuing in a new invocation",
                 )
+        heard = any(party.has_audio for party in parties)
         manifest = build_recording(plan.facts, parties, store, options, quarantine=quarantine)
     keys = recording_keys(
         plan.facts.interaction_id, plan.facts.transaction_id, plan.facts.start_time, options.prefix
@@ -91,6 +94,10 @@ def record_call(
     one_way = manifest.get("one_way")
     status = CallStatus.RECORDED_ONE_WAY if one_way else CallStatus.RECORDED
     reason = str(one_way.get("reason")) if isinstance(one_way, dict) else None
+    if not heard:
+        # nobody's audio: not a one-way recording but none at all (the manifest and any
+        # quarantined media are still written, so what was fetched is kept)
+        status, reason = CallStatus.FAILED, f"no_audio: {reason or 'no stream decoded'}"
     return RecordOutcome(status, manifest, keys.manifest, reason=reason)
 
 

@@ -131,6 +131,11 @@ def handle_job(
         return JobResult(tid, "continued", reason=outcome.reason)
 
     assert outcome.manifest is not None and outcome.manifest_key is not None
+    if outcome.status == CallStatus.FAILED:  # written, but without any audio: never "recorded"
+        reason = outcome.reason or "no_audio"
+        deps.table.mark_failed(tid, reason)
+        deps.metric("FailedCalls", 1)
+        return JobResult(tid, "failed", outcome.manifest_key, reason)
     deps.table.mark_recorded(tid, outcome.status, outcome.manifest_key, outcome.reason)
     one_way = outcome.status == CallStatus.RECORDED_ONE_WAY
     deps.metric("OneWayRecordings" if one_way else "RecordedCalls", 1)
