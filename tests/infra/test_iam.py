@@ -140,7 +140,8 @@ def test_object_lock_retention_and_kms_grants_follow_their_parameters() -> None:
     assert not allows("RecorderRole", "s3:PutObjectRetention", key, NAMES, set())
     assert allows("RecorderRole", "s3:PutObjectRetention", key, NAMES, {"ObjectLockOn"})
     rec_key, sign_key = NAMES["RecordingsKey.Arn"], NAMES["SigningKey.Arn"]
-    for action in ("kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"):
+    assert not allows("RecorderRole", "kms:Encrypt", rec_key, NAMES, ALL_ON)  # SSE-KMS needs none
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
         assert allows("RecorderRole", action, rec_key, NAMES, {"UseKms"})
         assert not allows("RecorderRole", action, rec_key, NAMES, set())
         assert not allows("RecorderRole", action, sign_key, NAMES, ALL_ON)
