@@ -6,11 +6,13 @@ identical events; the expected audio is the PCM the stream was written from.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from siprec_recorder.errors import MediaError
-from siprec_recorder.media.decode import CallFilter, StreamDecoder
+from siprec_recorder.errors import KvsServiceError, MediaError
+from siprec_recorder.media.decode import CallFilter, StreamDecoder, decode_file
 from siprec_recorder.media.events import FragmentBatch
 from siprec_recorder.media.mkv import MkvReader
 from siprec_recorder.media.writer import KvsStreamWriter
@@ -202,3 +204,21 @@ def test_a_gap_too_long_fails_in_the_same_fragment_on_both_paths() -> None:
         results.append(summary(dec.close()))
     assert results[0] == results[1]
     assert results[1]["fragments"] == 16
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["general", "fast"])
+def test_decode_file_leaves_no_spool_when_the_error_is_at_the_very_end(
+    tmp_path: Path, fast: bool
+) -> None:
+    """KVS reports a failure in a tag after the last Cluster: the fast path finds it in close()."""
+    w = KvsStreamWriter()
+    path = tmp_path / "in.mkv"
+    last = w.fragment(T0 + 400, pcm(2), tags_after_cluster={"AWS_KINESISVIDEO_ERROR_CODE": "500"})[
+        1
+    ]
+    path.write_bytes(w.fragment(T0, pcm(1))[1] + last)
+    spools = tmp_path / "spools"
+    spools.mkdir()
+    with pytest.raises(KvsServiceError, match="KVS error code 500"):
+        decode_file(path, spool_dir=spools, fast=fast)
+    assert list(spools.iterdir()) == []

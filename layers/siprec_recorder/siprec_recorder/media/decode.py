@@ -389,7 +389,7 @@ def decode_file(
         with open(path, "rb") as f:
             while chunk := f.read(chunk_size):
                 decoder.feed(chunk)
+        return decoder.close()  # may raise too: an error found only at the end
     except BaseException:
         decoder.close().close()  # no spool left behind
         raise
-    return decoder.close()
