@@ -222,3 +222,23 @@ def test_decode_file_leaves_no_spool_when_the_error_is_at_the_very_end(
     with pytest.raises(KvsServiceError, match="KVS error code 500"):
         decode_file(path, spool_dir=spools, fast=fast)
     assert list(spools.iterdir()) == []
+
+
+def test_irregular_fragments_cost_no_whole_buffer_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Block counts that change every fragment: each batch attempt stops at its first rows
+    (a whole-buffer scan per fragment made such streams 10x slower)."""
+    from siprec_recorder.media import batch
+
+    sizes = []
+    real = batch._scan
+    monkeypatch.setattr(batch, "_scan", lambda *a: sizes.append(a[-1]) or real(*a))
+    w = KvsStreamWriter()
+    at, data, audio = T0, b"", []
+    for i in range(60):
+        frames = (19, 20, 21)[i % 3]
+        audio.append(pcm(i, frames))
+        data += w.fragment(at, audio[-1])[1]
+        at += 20 * frames
+    s = same(data)
+    assert np.array_equal(track_pcm(s), np.concatenate(audio))
+    assert batches(data) == [] and max(sizes, default=0) <= batch.MIN_BATCH

@@ -175,6 +175,11 @@ def take(reader: MkvReader, s: Spec, buf: bytearray, pos: int, n: int, out: list
     m = (n - pos - 4) // L
     if m < MIN_BATCH:
         return pos
+    for j in range(1, MIN_BATCH + 1):  # cheap test first: most irregular fragments fail here
+        if buf[pos + j * L : pos + j * L + 4] != MAGIC:
+            return pos
+    if _scan(t, s, buf, pos, n, MIN_BATCH) is None:
+        return pos  # the first fragments differ: no need to look at the whole buffer
     got = _scan(t, s, buf, pos, n, m)
     if got is None:
         return pos
