@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from siprec_recorder.media.decode import CallFilter, StreamDecoder, decode_file
-from siprec_recorder.media.events import FrameRun
+from siprec_recorder.media.events import FragmentBatch, FrameRun
 from siprec_recorder.media.mkv import MkvReader
 from siprec_recorder.media.writer import KvsStreamWriter
 from tests.conftest import KVS_SAMPLES
@@ -65,6 +65,8 @@ def test_kvs_stream_identical_and_fast_path_is_used(tmp_path: Path) -> None:
     reader = MkvReader(fast=True)
     events = reader.feed(path.read_bytes()) + reader.end()
     runs = [e for e in events if isinstance(e, FrameRun)]
+    runs += [r for e in events if isinstance(e, FragmentBatch) for r in e.events()]  # type: ignore[misc]
+    runs = [r for r in runs if isinstance(r, FrameRun)]
     assert len(runs) == 20 and all(len(r.times_ns) == 100 for r in runs)
     assert reader._template is not None  # whole fragments were taken from the template
 

@@ -96,6 +96,12 @@ class FrameRun:
         ]
 
 
+def _step(times: npt.NDArray[np.int64]) -> int | None:
+    """The constant difference of consecutive times, if there is one."""
+    d = np.diff(times)
+    return int(d[0]) if d.size and bool((d == d[0]).all()) else None
+
+
 TagValue = str | npt.NDArray[np.uint8]  # one value for every fragment, or one row per fragment
 
 
@@ -116,11 +122,11 @@ class FragmentBatch:
     steps: list[tuple[str, bool, list[tuple[str, TagValue]]]]  # (kind, after_cluster, tags)
     entries: list[TrackEntry]
     track: int
-    times_ns: npt.NDArray[np.int64]  # (count, frames per fragment)
+    counts: list[int]  # frames of each fragment
+    times_ns: npt.NDArray[np.int64]  # every frame's time, fragment after fragment
     payloads: tuple[bytes, bytes]  # fragment 0's audio, then the others' back to back
     frame_size: int
     duration_ns: int
-    step_ns: int | None  # spacing of the frames inside one fragment, when constant
 
     @property
     def count(self) -> int:
@@ -139,21 +145,23 @@ class FragmentBatch:
         return {n: v if isinstance(v, str) else read_string(v[j].tobytes()) for n, v in items}
 
     def run(self, j: int) -> FrameRun:
-        """Fragment j's frames."""
-        per = self.times_ns.shape[1] * self.frame_size
-        data = self.payloads[0] if j == 0 else self.payloads[1][(j - 1) * per : j * per]
-        return FrameRun(
-            self.track, self.times_ns[j], data, self.frame_size, self.duration_ns, self.step_ns
-        )
+        """Fragment j's frames (step_ns set when they are evenly spaced, as the template does)."""
+        a = sum(self.counts[:j])
+        b = a + self.counts[j]
+        k0 = self.counts[0]
+        size = self.frame_size
+        if j == 0:
+            data = self.payloads[0]
+        else:
+            data = self.payloads[1][(a - k0) * size : (b - k0) * size]
+        times = self.times_ns[a:b]
+        return FrameRun(self.track, times, data, size, self.duration_ns, _step(times))
 
     def rest(self) -> FrameRun:
         """The frames of fragments 1.. as one run (step_ns set only if evenly spaced across)."""
-        times = self.times_ns[1:].reshape(-1)
-        step = self.step_ns
-        if step is not None and times.size > 1 and not bool((np.diff(times) == step).all()):
-            step = None
+        times = self.times_ns[self.counts[0] :]
         return FrameRun(
-            self.track, times, self.payloads[1], self.frame_size, self.duration_ns, step
+            self.track, times, self.payloads[1], self.frame_size, self.duration_ns, _step(times)
         )
 
     def fragment_events(self, j: int) -> list[MkvEvent]:

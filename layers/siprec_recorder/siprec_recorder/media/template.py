@@ -418,10 +418,13 @@ def take_fragment(
 def _more(
     reader: MkvReader, t: Template, buf: bytearray, pos: int, n: int, out: list[MkvEvent]
 ) -> int:
-    """After a templated fragment: the same-length fragments that follow, as one batch."""
+    """After a templated fragment: the fragments of the same layout that follow, as one batch."""
     from siprec_recorder.media import batch
 
     s = reader._batch
     if s is None or s.template is not t:
-        s = reader._batch = batch.spec(t)
+        s = batch.spec(t)
+        if s is None:
+            return pos
+        reader._batch = s
     return batch.take(reader, s, buf, pos, n, out)
