@@ -53,3 +53,28 @@ def test_a_hostile_stream_label_is_ignored_not_a_failed_call():
     assert label not in [s.label for s in plan.streams]
     assert sorted(s.label for s in plan.streams) == sorted(leg.label for leg in sim.legs)
     assert any("over 256 characters" in w for w in plan.facts.warnings)
+
+
+def test_sdp_labels_that_disagree_with_the_metadata_are_used_not_reported_missing():
+    """The SRC's XML says labels 10/20, its SDP (Chime's mediaLabel) 1/2: the call is ready when
+    both streams end (it waited for the sweeper before), and the recording has the two arrived
+    streams with their owners and roles, not two more 'never started' parties (a false
+    one-way recording)."""
+    import json
+
+    sim = simulate_call(duration_s=2, seed=34)
+    events = json.loads(json.dumps(sim.events))
+    for e in events:
+        xml = e["detail"].get("siprecMetadata")
+        if xml:
+            assert "<label>1</label>" in xml and "<label>2</label>" in xml
+            xml = xml.replace("<label>1</label>", "<label>10</label>")
+            e["detail"]["siprecMetadata"] = xml.replace("<label>2</label>", "<label>20</label>")
+    call = fold_events(events)
+    assert call.status == CallStatus.QUEUED
+    plan = plan_call(call)
+    assert sorted(s.label for s in plan.streams) == ["1", "2"]
+    assert all(s.stream is not None and s.participant is not None for s in plan.streams)
+    assert {s.role for s in plan.streams} == {"customer", "agent"}
+    assert sorted(plan.facts.declared_labels) == ["1", "2"]
+    assert any("used for metadata label 10" in w for w in plan.facts.warnings)

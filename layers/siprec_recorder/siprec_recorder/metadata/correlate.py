@@ -100,6 +100,14 @@ def _find_stream(
     return None
 
 
+def matched_stream(
+    meta: RecordingMetadata, media_label: str | None, media_index: int | None
+) -> Stream | None:
+    """The metadata's stream that Chime's `mediaLabel`/`mediaIndex` stands for (as stream_owner
+    finds it), or None."""
+    return _find_stream(meta, media_label, media_index, [])
+
+
 def stream_owner(
     meta: RecordingMetadata, media_label: str | None, media_index: int | None
 ) -> tuple[Participant | None, list[str]]:

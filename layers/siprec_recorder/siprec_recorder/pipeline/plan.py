@@ -17,6 +17,7 @@ from siprec_recorder.metadata.correlate import (
     agent_pattern_error,
     caller_flags,
     expected_labels,
+    matched_stream,
     merge,
     role_of,
     stream_owner,
@@ -144,6 +145,9 @@ def plan_call(call: Call, *, agent_aor_pattern: str | None = None) -> CallPlan:
             f"{len(too_long)} SIPREC stream label(s) over {MAX_LABEL} characters ignored"
         )
         declared = [label for label in declared if len(label) <= MAX_LABEL]
+    replaced: dict[str, str] = {}  # metadata label -> the SDP label that arrived for it
+    if meta is not None:
+        replaced = _replace_disagreeing_labels(meta, streams_by_label, declared, warnings)
     labels = list(declared) + sorted(set(streams_by_label) - set(declared))
     if meta is None and call.metadata:
         warnings.append("no usable SIPREC metadata: streams recorded without participants")
@@ -185,6 +189,7 @@ def plan_call(call: Call, *, agent_aor_pattern: str | None = None) -> CallPlan:
     for _when, snapshot in snapshots:
         for participant in snapshot.participants:
             for sent in participant.sends:
+                sent = replaced.get(sent, sent)
                 if sent in role_by_label:
                     roles.setdefault(participant.id, role_by_label[sent])
 
@@ -217,6 +222,29 @@ def plan_call(call: Call, *, agent_aor_pattern: str | None = None) -> CallPlan:
         metadata=meta,
         warnings=facts.warnings,
     )
+
+
+def _replace_disagreeing_labels(
+    meta: RecordingMetadata,
+    streams_by_label: dict[str, StreamState],
+    declared: list[str],
+    warnings: list[str],
+) -> dict[str, str]:
+    """An arrived stream whose SDP label the metadata does not know stands for the metadata
+    stream it matches (by m-line): it takes that label's place among the declared ones, so the
+    declared label is not also reported as a missing party."""
+    replaced: dict[str, str] = {}
+    for label, stream in streams_by_label.items():
+        if label in declared:
+            continue
+        xml = matched_stream(meta, label, stream.media_index)
+        if xml is None or xml.label is None:
+            continue
+        if xml.label in declared and xml.label not in streams_by_label:
+            declared[declared.index(xml.label)] = label
+            replaced[xml.label] = label
+            warnings.append(f"SDP label {label[:48]} used for metadata label {xml.label[:48]}")
+    return replaced
 
 
 def chime_facts(call: Call) -> dict[str, Any]:
