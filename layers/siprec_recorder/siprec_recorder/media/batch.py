@@ -45,7 +45,7 @@ class Spec:
     head_ref: npt.NDArray[np.uint8]
 
 
-def spec(t: Template) -> Spec | None:
+def spec(t: Template) -> Spec:
     """The batch layout of a template (computed once per template).
 
     The blocks of a fragment end at the first row whose first byte is not a SimpleBlock id: the
@@ -337,3 +337,13 @@ def take(reader: MkvReader, s: Spec, buf: bytearray, pos: int, n: int, out: list
     reader._after_cluster = True
     reader._stack[:] = [(e.SEGMENT, None, 0)]
     return end
+
+
+def follow(
+    reader: MkvReader, t: Template, buf: bytearray, pos: int, n: int, out: list[MkvEvent]
+) -> int:
+    """After a templated fragment: the fragments of the same layout that follow, as one batch."""
+    s = reader._batch
+    if s is None or s.template is not t:
+        s = reader._batch = spec(t)
+    return take(reader, s, buf, pos, n, out)

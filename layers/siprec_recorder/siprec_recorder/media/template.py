@@ -20,8 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from siprec_recorder.errors import MediaError
+from siprec_recorder.media import batch, units
 from siprec_recorder.media import ebml as e
-from siprec_recorder.media import units
 from siprec_recorder.media.events import FragmentTags, FrameRun, MkvEvent, TrackEntry
 
 if TYPE_CHECKING:
@@ -393,7 +393,7 @@ def take_fragment(
         if got == WAIT:
             return None if final else WAIT
         if got is not None:
-            return _more(reader, t, buf, got, n, out)
+            return batch.follow(reader, t, buf, got, n, out)
     if reader._template_backoff > 0:
         reader._template_backoff -= 1
         return None
@@ -412,19 +412,6 @@ def take_fragment(
         return None
     reader._template = built
     got = apply(reader, built, buf, pos, n, out)
-    return _more(reader, built, buf, got, n, out) if got is not None and got != WAIT else None
-
-
-def _more(
-    reader: MkvReader, t: Template, buf: bytearray, pos: int, n: int, out: list[MkvEvent]
-) -> int:
-    """After a templated fragment: the fragments of the same layout that follow, as one batch."""
-    from siprec_recorder.media import batch
-
-    s = reader._batch
-    if s is None or s.template is not t:
-        s = batch.spec(t)
-        if s is None:
-            return pos
-        reader._batch = s
-    return batch.take(reader, s, buf, pos, n, out)
+    return (
+        batch.follow(reader, built, buf, got, n, out) if got is not None and got != WAIT else None
+    )
