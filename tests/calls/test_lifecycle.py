@@ -256,6 +256,23 @@ def test_retry_stuck_is_bounded() -> None:
     assert call.reason == "recorder_never_finished"
 
 
+def test_a_long_calls_continuations_do_not_use_up_its_retries() -> None:
+    """Two checkpoint continuations (attempts 2 and 3, one finished stream each), then the job
+    is lost: with 2 retries allowed the sweeper still resends it instead of failing the call."""
+    call = queued_call()
+    for attempt, label in ((1, "1"), (2, "2")):
+        claimed = lc.claim_for_recording(call, attempt)
+        assert claimed is not None
+        streams = {**((call.checkpoint or {}).get("streams") or {}), label: {"pcm": None}}
+        saved = lc.save_checkpoint(claimed, {"version": 1, "streams": streams})
+        call, _ = lc.requeue(saved)
+    assert call.attempt == 3 and call.status == CallStatus.QUEUED
+    call, effects = lc.retry_stuck(call, max_attempts=2)
+    assert [e.attempt for e in effects] == [4] and call.status == CallStatus.QUEUED
+    call, effects = lc.retry_stuck(call, max_attempts=2)
+    assert effects == [] and call.status == CallStatus.FAILED  # still bounded
+
+
 def test_serialisation_round_trip() -> None:
     call, _ = run(siprec_call_events(True))
     assert Call.from_dict(call.to_dict()) == call

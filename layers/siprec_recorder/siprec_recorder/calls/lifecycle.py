@@ -283,7 +283,11 @@ def retry_stuck(call: Call, max_attempts: int) -> Transition:
     """A job that never finished: send it again, or give up after max_attempts."""
     if call.status not in (CallStatus.QUEUED, CallStatus.RECORDING):
         return call, []
-    if call.attempt >= max_attempts:
+    # a long call's continuations (one per checkpoint that saved new streams) are attempts
+    # too, but not failures: they do not use up the retries
+    streams = (call.checkpoint or {}).get("streams")
+    continued = len(streams) if isinstance(streams, dict) else 0
+    if call.attempt >= max_attempts + continued:
         return replace(call, status=CallStatus.FAILED, reason="recorder_never_finished"), []
     return _enqueue(call, call.reason)
 
