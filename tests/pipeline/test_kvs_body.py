@@ -66,3 +66,27 @@ def test_the_reader_names_a_fragment_list_exception_on_both_paths():
         else:
             result = decoder.close()  # after a feed error close() returns what came before
         assert result.tracks[0].samples == 2 * 2000 * 8
+
+
+def test_an_unnamed_failure_resumes_after_what_was_delivered():
+    """KVS's exception chunk without a fragment number: the adapter asks again from the first
+    fragment it has not handed on yet, so no fragment reaches the decoder twice."""
+    from siprec_recorder.aws.kvs import KvsMedia, RetryPolicy
+
+    unnamed = error_chunk({"AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE": str(ERROR_FRAGMENT_NOT_FOUND)})
+    by_number = {str(n): data for n, data in enumerate(FRAGMENTS[:3], start=1)}
+    asked: list[list[str]] = []
+
+    def body(stream_arn: str, numbers: list[str]):
+        asked.append(list(numbers))
+        for number in numbers:
+            if number == "3" and len(asked) == 1:  # the first try of fragment 3 fails
+                yield unnamed
+                return
+            yield by_number[number]
+
+    kvs = KvsMedia(region="us-east-1", retry=RetryPolicy(max_attempts=3), sleep=lambda s: None)
+    kvs._request_body = body  # type: ignore[method-assign]
+    out = b"".join(kvs._batch_body("arn", ["1", "2", "3"]))
+    assert out == b"".join(FRAGMENTS[:3])
+    assert asked == [["1", "2", "3"], ["3"]] and kvs.skipped == []

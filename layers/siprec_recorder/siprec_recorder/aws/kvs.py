@@ -28,7 +28,7 @@ from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
 
-from siprec_recorder.aws.kvs_body import whole_fragments
+from siprec_recorder.aws.kvs_body import EBML_MAGIC, whole_fragments
 from siprec_recorder.errors import KvsServiceError
 
 T = TypeVar("T")
@@ -169,11 +169,18 @@ class KvsMedia:
         failures = 0
         while remaining:
             restart: list[str] | None = None
+            sent = 0  # fragments of this request already handed on (each starts with EBML magic)
             for piece in whole_fragments(self._request_body(stream_arn, remaining)):
                 if isinstance(piece, bytes):
+                    sent += piece.count(EBML_MAGIC)
                     yield piece
                     continue
-                at = remaining.index(piece.number) if piece.number in remaining else 0
+                if piece.number in remaining:
+                    at = remaining.index(piece.number)
+                else:
+                    # KVS did not name it: resume after the fragments already handed on
+                    # (restarting from the first would hand them on twice)
+                    at = min(sent, len(remaining) - 1)
                 failures += 1
                 if failures < self.retry.max_attempts:
                     self._sleep(self.retry.delay(failures - 1, self._rng))
