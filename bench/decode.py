@@ -66,8 +66,9 @@ with open(sys.argv[1], "rb") as f, open(sys.argv[2], "wb") as g:
 """
 
 
-def generate(path: Path, minutes: int) -> Path:
-    """A Chime-style stream of `minutes` (kept between runs)."""
+def generate(path: Path, minutes: int, irregular: bool = False) -> Path:
+    """A Chime-style stream of `minutes` (kept between runs). `irregular`: as real Chime streams,
+    fragments of 99, 100 or 101 frames and every third with +-1 ms of block timecode jitter."""
     if path.exists():
         return path
     OUT.mkdir(parents=True, exist_ok=True)
@@ -82,10 +83,15 @@ def generate(path: Path, minutes: int) -> Path:
     rng = np.random.default_rng(1)
     speech = rng.integers(-6000, 6000, 16000 * 7, dtype=np.int16)
     tmp = path.with_suffix(".part")
+    at = 1_700_000_000_000
     with open(tmp, "wb") as f:
         for k in range(minutes * 30):
-            start = (k * 16000) % (speech.size - 16000)
-            f.write(w.fragment(1_700_000_000_000 + 2000 * k, speech[start : start + 16000])[1])
+            frames = (99, 100, 101, 100)[k % 4] if irregular else 100
+            jitter = [(i + k) % 3 - 1 for i in range(frames)] if irregular and k % 3 == 0 else None
+            start = (k * 16000) % (speech.size - (16160 if irregular else 16000))
+            pcm = speech[start : start + 160 * frames]
+            f.write(w.fragment(at, pcm, jitter_ms=jitter)[1])
+            at += 20 * frames
     tmp.rename(path)
     return path
 
@@ -171,6 +177,7 @@ def main() -> None:
     """Run the decoder benchmark and print a markdown table."""
     long = generate(OUT / "chime-2h.mkv", 120)
     short = generate(OUT / "chime-15min.mkv", 15)
+    irregular = generate(OUT / "chime-2h-irregular.mkv", 120, irregular=True)
     work = OUT / "decode"
     work.mkdir(parents=True, exist_ok=True)
     empty = work / "empty.mkv"
@@ -183,6 +190,13 @@ def main() -> None:
             str(long),
             "--out",
             str(work / "fast"),
+        ],
+        "siprec-recorder decode (fast path), irregular stream": [
+            CLI,
+            "decode",
+            str(irregular),
+            "--out",
+            str(work / "irregular"),
         ],
         "siprec-recorder decode (general path)": [
             CLI,
@@ -209,6 +223,9 @@ def main() -> None:
         results[name] = best(cmd, runs)
         print(f"  {name}: {results[name].wall:.2f} s", file=sys.stderr)
     pyav_wav = digest(work / "pyav.wav")
+    run_once([PY, "-c", PYAV, str(irregular), str(work / "pyav-irregular.wav")])
+    if digest(work / "irregular" / "AUDIO.wav") != digest(work / "pyav-irregular.wav"):
+        raise RuntimeError("the irregular stream's WAV differs from PyAV's")
     for sub in ("fast", "general"):
         if digest(work / sub / "AUDIO.wav") != pyav_wav:
             raise RuntimeError(f"the {sub} path's WAV differs from PyAV's")
@@ -225,7 +242,11 @@ def main() -> None:
             f"| {name} | {r.wall:.2f} | {r.cpu:.2f} | {pyav.wall / r.wall:.2f}x | "
             f"{r.wall / floor.wall:.2f}x | {r.rss_mb:.0f} |"
         )
-    print("\nAll WAVs identical to PyAV's, byte for byte.\n")
+    print(
+        "\nAll WAVs identical to PyAV's, byte for byte. The irregular stream is the same length "
+        "with fragments of 99, 100 or 101 frames and +-1 ms of block jitter in every third, "
+        "as real Chime streams.\n"
+    )
     flat = {
         "15 min": best([CLI, "decode", str(short), "--out", str(work / "short")], 1),
         "2 h": results["siprec-recorder decode (fast path)"],

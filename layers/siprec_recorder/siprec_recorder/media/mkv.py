@@ -11,7 +11,9 @@ of input). Info, Tracks, Tags, BlockGroup and the EBML header are small and read
 
 `MkvReader(fast=True)` (the decoder's default) also emits FrameRun events: whole KVS fragments
 matched against a byte-layout template (`template.py`) and regular runs of SimpleBlocks
-(`fast.py`), each exactly equivalent to the Frame events the general path gives.
+(`fast.py`), each exactly equivalent to the Frame events the general path gives; and
+FragmentBatch events: the fragments of the template's layout that follow, checked all at once
+(`batch.py`), exactly equivalent to their events one by one.
 After an error, `events_before_error` holds the events completed before the bad bytes.
 """
 
