@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from siprec_recorder.errors import KvsServiceError, MediaError
 from siprec_recorder.media.decode import CallFilter, StreamDecoder, decode_file
@@ -271,3 +273,64 @@ def test_a_layout_change_every_other_fragment_costs_no_whole_buffer_scan(
     s = same(data)
     assert np.array_equal(track_pcm(s), np.concatenate(audio))
     assert failed and max(failed) <= batch.MIN_BATCH
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    plan=st.lists(
+        st.tuples(
+            st.sampled_from([19, 20, 20, 21]),  # frames in the fragment
+            st.sampled_from(["A", "A", "A", "B"]),  # TransactionId (same width: a tag value)
+            st.sampled_from([0, 0, 0, 0, 3, -3, 700]),  # clock step to the next fragment
+            st.booleans(),  # block jitter
+        ),
+        min_size=2,
+        max_size=30,
+    ),
+    damage=st.one_of(st.none(), st.tuples(st.floats(0.0, 1.0), st.integers(1, 255))),
+    chunk=st.sampled_from([50_000, 1 << 20]),
+    filtered=st.booleans(),
+)
+def test_random_batches_match_the_general_path(plan, damage, chunk, filtered) -> None:  # type: ignore[no-untyped-def]
+    """Many fragments per chunk with every kind of difference, and at times one damaged byte."""
+    w = KvsStreamWriter(tags_after_cluster={"CallId": "c1"})
+    at, data = T0, b""
+    for k, (frames, tid, step, jitter) in enumerate(plan):
+        data += w.fragment(
+            at,
+            pcm(k, frames),
+            producer_tags={"TransactionId": tid},
+            jitter_ms=[(k + i) % 3 - 1 for i in range(frames)] if jitter else None,
+        )[1]
+        at += 20 * frames + step
+    if damage is not None:
+        where = int(damage[0] * (len(data) - 1))
+        data = data[:where] + bytes([data[where] ^ damage[1]]) + data[where + 1 :]
+    call_filter = CallFilter(transaction_id="A") if filtered else None
+    results = []
+    for fast in (False, True):
+        dec = StreamDecoder(fast=fast, call_filter=call_filter)
+        error = None
+        try:
+            for i in range(0, len(data), chunk):
+                dec.feed(data[i : i + chunk])
+            dec.close()
+        except MediaError as exc:
+            error = str(exc)
+        results.append((error, summary(dec.close())))
+        dec.close().close()
+    assert results[0] == results[1]
+
+
+def test_a_different_tag_after_the_cluster_ends_the_batch() -> None:
+    w = KvsStreamWriter()
+    at, data, audio = T0, b"", []
+    for i in range(30):
+        audio.append(pcm(i))
+        after = {"CallIx" if i == 12 else "CallId": "c1"}  # same length: only a fixed byte differs
+        data += w.fragment(at, audio[-1], tags_after_cluster=after)[1]
+        at += 400
+    covered = {b.first_index + j for b in batches(data) for j in range(b.count)}
+    assert 12 not in covered and len(covered) >= 20
+    s = same(data)
+    assert np.array_equal(track_pcm(s), np.concatenate(audio))
