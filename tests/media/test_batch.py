@@ -334,3 +334,51 @@ def test_a_different_tag_after_the_cluster_ends_the_batch() -> None:
     assert 12 not in covered and len(covered) >= 20
     s = same(data)
     assert np.array_equal(track_pcm(s), np.concatenate(audio))
+
+
+def outcome(data: bytes, chunk: int = 1 << 20) -> list[tuple[str | None, dict]]:  # type: ignore[type-arg]
+    """(error, summary) of both paths, which must agree."""
+    results = []
+    for fast in (False, True):
+        dec = StreamDecoder(fast=fast)
+        error = None
+        try:
+            for i in range(0, len(data), chunk):
+                dec.feed(data[i : i + chunk])
+            dec.close()
+        except MediaError as exc:
+            error = str(exc)
+        results.append((error, summary(dec.close())))
+        dec.close().close()
+    assert results[0] == results[1]
+    return results
+
+
+def test_a_block_of_another_track_inside_a_batch() -> None:
+    data, _ = stream(20)
+    block = b"\x81\x00\x00\x80"  # track 1, timecode 0, keyframe: each fragment's first block
+    at = data.index(block, data.index(b"1700000004.000"))  # fragment 10
+    data = data[:at] + b"\x82" + data[at + 1 :]
+    error, s = outcome(data)[1]
+    assert error is not None and "track 2" in error
+    assert s["fragments"] == 11
+
+
+def test_a_wrong_cluster_size_inside_a_batch() -> None:
+    data, _ = _no_producer_stream(20, (10,))
+    cluster = bytes.fromhex("1F43B675")
+    at = [i for i in range(len(data)) if data.startswith(cluster, i)][10] + 4
+    size = int.from_bytes(data[at : at + 2], "big") & 0x3FFF
+    data = data[:at] + (0x4000 | (size + 1)).to_bytes(2, "big") + data[at + 2 :]
+    error, s = outcome(data)[1]
+    assert error is not None and s["fragments"] == 11
+
+
+def test_garbage_after_a_batch() -> None:
+    data, _ = stream(20)
+    for tail in (b"\x00" * 7, b"\x1a\x45\xdf", b"\xa3\x81"):
+        for chunk in (1 << 20, 50_000):
+            error, s = outcome(data + tail, chunk)[1]
+            assert s["fragments"] == 20
+            if tail[0] == 0:  # the offset in the stream, however the input was chunked
+                assert error == f"invalid EBML element id byte 0x00 at offset {len(data)}"

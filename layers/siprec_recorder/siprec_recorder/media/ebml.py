@@ -65,8 +65,13 @@ DOC_TYPE_VERSION = 0x4287
 DOC_TYPE_READ_VERSION = 0x4285
 
 
-def read_id(buf: bytes | bytearray | memoryview, pos: int, end: int) -> tuple[int, int] | None:
-    """(element id with marker bits, length) at pos, or None if the buffer ends first."""
+def read_id(
+    buf: bytes | bytearray | memoryview, pos: int, end: int, base: int = 0
+) -> tuple[int, int] | None:
+    """(element id with marker bits, length) at pos, or None if the buffer ends first.
+
+    `base`: the stream offset of buf[0], so an error names the offset in the stream (a reader's
+    buffer starts wherever its last compaction left it)."""
     if pos >= end:
         return None
     first = buf[pos]
@@ -79,19 +84,22 @@ def read_id(buf: bytes | bytearray | memoryview, pos: int, end: int) -> tuple[in
     elif first >= 0x10:
         length = 4
     else:
-        raise MediaError(f"invalid EBML element id byte 0x{first:02x} at offset {pos}")
+        raise MediaError(f"invalid EBML element id byte 0x{first:02x} at offset {base + pos}")
     if pos + length > end:
         return None
     return int.from_bytes(buf[pos : pos + length], "big"), length
 
 
-def read_size(buf: bytes | bytearray | memoryview, pos: int, end: int) -> tuple[int, int] | None:
-    """(data size or UNKNOWN, length) of the size field at pos, or None if the buffer ends first."""
+def read_size(
+    buf: bytes | bytearray | memoryview, pos: int, end: int, base: int = 0
+) -> tuple[int, int] | None:
+    """(data size or UNKNOWN, length) of the size field at pos, or None if the buffer ends first
+    (`base` as for read_id)."""
     if pos >= end:
         return None
     first = buf[pos]
     if first == 0:
-        raise MediaError(f"invalid EBML size field at offset {pos}")
+        raise MediaError(f"invalid EBML size field at offset {base + pos}")
     length = 9 - first.bit_length()
     if pos + length > end:
         return None

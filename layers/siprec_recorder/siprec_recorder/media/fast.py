@@ -32,7 +32,7 @@ def take_run(
     cluster_tc = reader.cluster_tc
     if cluster_tc is None:
         return None
-    got = e.read_size(buf, pos + 1, limit)  # SimpleBlock's id is the single byte 0xA3
+    got = e.read_size(buf, pos + 1, limit, reader._base)  # the id is the single byte 0xA3
     if got is None:
         return None
     size, sl = got

@@ -177,11 +177,11 @@ class MkvReader:
                 stack.pop()
             if pos >= n:
                 break
-            got = e.read_id(buf, pos, n)
+            got = e.read_id(buf, pos, n, self._base)
             if got is None:
                 break
             eid, il = got
-            got2 = e.read_size(buf, pos + il, n)
+            got2 = e.read_size(buf, pos + il, n, self._base)
             if got2 is None:
                 break
             size, sl = got2

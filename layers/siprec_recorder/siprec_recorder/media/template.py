@@ -328,7 +328,7 @@ def apply(
         return None
     if r.cluster_size is not None:
         a, b = r.cluster_size
-        got = e.read_size(buf, pos + a, n)
+        got = e.read_size(buf, pos + a, n, reader._base)
         if got is None or got[1] != b - a or got[0] != suffix - pos - r.cluster_data:
             return None
     tc = rows[:k, r.head + 1 : r.head + 3]
