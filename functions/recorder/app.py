@@ -19,8 +19,12 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from siprec_recorder.calls.model import RecordingJob
-from siprec_recorder.config import Settings
+from siprec_recorder.media.tuning import tune_process
+
+tune_process()  # before numpy loads: one BLAS thread, decode buffers reused (see there)
+
+from siprec_recorder.calls.model import RecordingJob  # noqa: E402 - after tune_process
+from siprec_recorder.config import Settings  # noqa: E402
 
 logger = Logger()
 metrics = Metrics()

@@ -18,12 +18,12 @@ from siprec_recorder.errors import RecorderError
 COMMANDS = ("decode", "metadata", "simulate", "process", "demo", "doctor", "verify", "report")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every subcommand that is installed."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser: every subcommand, or only `only` (start-up stays short)."""
     parser = argparse.ArgumentParser(prog="siprec-recorder", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         try:
             module = importlib.import_module(f"siprec_recorder.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -36,8 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; exit 2 with a one-line reason on any expected error."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
+    args = parser.parse_args(words)
     try:
         status: int = args.func(args)
     except RecorderError as exc:

@@ -28,6 +28,7 @@ from siprec_recorder.recording.model import OutputOptions, PartyAudio, Quarantin
 from siprec_recorder.recording.store import RecordingStore
 
 CHECKPOINT_VERSION = 1
+FEED_BYTES = 1 << 20  # feed the decoder about 1 MiB at a time, whatever the source's chunks
 
 
 @dataclass
@@ -144,28 +145,39 @@ def _decode(
     stream = planned.stream
     if stream is None:
         return _party(planned, None, "stream never started"), None
-    raw_path = tmp / f"raw-{len(list(tmp.iterdir()))}.mkv"
     decoder = StreamDecoder(
         call_filter=CallFilter(transaction_id=plan.facts.transaction_id), spool_dir=tmp
     )
     error: str | None = None
-    with raw_path.open("wb") as raw:
+    pending = bytearray()  # the decoder's fast path works on many fragments per feed
+
+    def feed(final: bool = False) -> None:
+        nonlocal error
+        if error is None and (final or len(pending) >= FEED_BYTES):
+            try:
+                decoder.feed(bytes(pending))
+            except MediaError as exc:
+                # stop decoding, keep fetching: the raw media must all be kept
+                error = str(exc)
+        if final or len(pending) >= FEED_BYTES:
+            pending.clear()
+
+    with tempfile.NamedTemporaryFile(dir=tmp, prefix="raw-", suffix=".mkv", delete=False) as raw:
+        raw_path = Path(raw.name)
         try:
             for batch in source.batches(stream.stream_arn, plan.start_ms, plan.end_ms):
                 for chunk in batch:
                     raw.write(chunk)
-                    if error is None:
-                        try:
-                            decoder.feed(chunk)
-                        except MediaError as exc:
-                            # stop decoding, keep fetching: the raw media must all be kept
-                            error = str(exc)
+                    pending += chunk
+                    feed()
         except KvsServiceError as exc:  # KVS gave up (throttled, down, refused)
             if not keep_partial_on_kvs_error:
                 raise  # retry the job: the media is still in KVS, the party is not missing
             error = error or str(exc)
         except MediaError as exc:  # the source has no media for the stream: keep what we have
             error = error or str(exc)
+        finally:
+            feed(final=True)
     plan.facts.warnings.extend(source.notes(stream.stream_arn))
     try:
         result = decoder.close()
