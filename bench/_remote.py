@@ -16,11 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
-import boto3
-
 from siprec_recorder.config import Settings
 from siprec_recorder.local.driver import LocalPipeline
-from siprec_recorder.local.stack import KVS_ENDPOINT_VARS, REGION, LocalStack
+from siprec_recorder.local.stack import KVS_ENDPOINT_VARS, LocalStack, local_client
 
 
 class RemoteStack:
@@ -35,14 +33,7 @@ class RemoteStack:
         self.kvs_url = e[KVS_ENDPOINT_VARS[0]]
 
     def client(self, service: str) -> Any:
-        url = self.kvs_url if service.startswith("kinesis") else self.moto_url
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            region_name=REGION,
-            endpoint_url=url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
-        )
+        return local_client(service, self.moto_url, self.kvs_url)
 
 
 # The recording queue's visibility is 5400 s; the driver's default of 1 s would hand a job that

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,18 @@ def _missing(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
 
 
+def _or_none(call: Callable[[], Any]) -> Any:
+    """The call's result; None when the object is missing; other failures as StorageError."""
+    try:
+        return call()
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        raise classify(exc) from exc
+    except BotoCoreError as exc:
+        raise classify(exc) from exc
+
+
 class S3Store:
     """Writes recording objects to one bucket with encryption, tags and optional Object Lock."""
 
@@ -103,14 +115,9 @@ class S3Store:
         return extra
 
     def _existing_sha(self, key: str) -> str | None:
-        try:
-            head = self.client.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if _missing(exc):
-                return None
-            raise classify(exc) from exc
-        except BotoCoreError as exc:
-            raise classify(exc) from exc
+        head = _or_none(lambda: self.client.head_object(Bucket=self.bucket, Key=key))
+        if head is None:
+            return None
         value = head.get("Metadata", {}).get(_SHA_META)
         return str(value) if value else None
 
@@ -150,16 +157,10 @@ class S3Store:
 
     def get_bytes(self, key: str) -> bytes | None:
         """The object's bytes, or None when it does not exist."""
-        try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
-            data: bytes = body.read()
-            return data
-        except ClientError as exc:
-            if _missing(exc):
-                return None
-            raise classify(exc) from exc
-        except BotoCoreError as exc:
-            raise classify(exc) from exc
+        data: bytes | None = _or_none(
+            lambda: self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        )
+        return data
 
 
 class S3WorkArea:

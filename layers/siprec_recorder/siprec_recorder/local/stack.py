@@ -123,14 +123,7 @@ class LocalStack:
     # -- clients ---------------------------------------------------------------------------
     def client(self, service: str) -> Any:
         """A boto3 client for this stack (KVS services go to the KVS server)."""
-        url = self.kvs.url if service.startswith("kinesis") else self.moto_url
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            region_name=REGION,
-            endpoint_url=url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
-        )
+        return local_client(service, self.moto_url, self.kvs.url)
 
     def recording_events(self, wait_s: float = 0.0) -> list[dict[str, Any]]:
         """Drain the "Recording Available" events that reached the test queue."""
@@ -237,6 +230,18 @@ class LocalStack:
             EventBusName=bus,
             Targets=[{"Id": "test-queue", "Arn": queue_arn}],
         )
+
+
+def local_client(service: str, moto_url: str, kvs_url: str) -> Any:
+    """A boto3 client for a local stack's endpoints (KVS services go to our KVS server)."""
+    url = kvs_url if service.startswith("kinesis") else moto_url
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        region_name=REGION,
+        endpoint_url=url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
+    )
 
 
 @contextlib.contextmanager
