@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# make test stays deterministic and load-proof: the same examples every run, no per-example
+# deadline (a busy 2-core CI machine must not turn a slow example into a failure)
+settings.register_profile("project", derandomize=True, deadline=None, database=None)
+settings.load_profile("project")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # ../shared beside the repository (read-only; CI lays a copy there too).
