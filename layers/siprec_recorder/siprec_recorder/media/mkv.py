@@ -202,7 +202,8 @@ class MkvReader:
                 if stack:
                     raise MediaError(f"EBML header inside a sized element at offset {off}")
                 if self._fast:
-                    from siprec_recorder.media.template import WAIT, take_fragment
+                    from siprec_recorder.media.template import WAIT
+                    from siprec_recorder.media.templated import take_fragment
 
                     after = take_fragment(self, buf, pos, n, final, out)
                     if after == WAIT:
