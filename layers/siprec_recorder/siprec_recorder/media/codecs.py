@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from siprec_recorder.errors import MediaError
 from siprec_recorder.media.pcm import Int16Array
+
+if TYPE_CHECKING:
+    from siprec_recorder.media.events import TrackEntry
 
 S16LE = "s16le"
 S16BE = "s16be"
@@ -70,6 +74,18 @@ class AudioFormat:
     def duration_ns(self, nbytes: int) -> int:
         """Duration of a payload, exact to the nanosecond (floor)."""
         return self.samples_in(nbytes) * 1_000_000_000 // self.sample_rate
+
+
+def track_format(entry: TrackEntry) -> AudioFormat | None:
+    """audio_format() of a Tracks entry (the reader and the decoder both need it)."""
+    return audio_format(
+        entry.codec_id,
+        track_type=entry.track_type,
+        codec_private=entry.codec_private,
+        sample_rate=entry.sample_rate,
+        channels=entry.channels,
+        bit_depth=entry.bit_depth,
+    )
 
 
 def audio_format(

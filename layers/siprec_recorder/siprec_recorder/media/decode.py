@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from siprec_recorder.errors import MediaError
-from siprec_recorder.media.codecs import AudioFormat, audio_format
+from siprec_recorder.media.codecs import AudioFormat, track_format
 from siprec_recorder.media.events import (
     FragmentBatch,
     FragmentEnded,
@@ -308,14 +308,7 @@ class StreamDecoder:
         key: tuple[str, str | int] = ("name", entry.name) if entry.name else ("number", number)
         tr = self._tracks.get(key)
         if tr is None:
-            fmt = audio_format(
-                entry.codec_id,
-                track_type=entry.track_type,
-                codec_private=entry.codec_private,
-                sample_rate=entry.sample_rate,
-                channels=entry.channels,
-                bit_depth=entry.bit_depth,
-            )
+            fmt = track_format(entry)
             result = TrackResult(
                 number=number,
                 name=entry.name,

@@ -25,7 +25,7 @@ from siprec_recorder.errors import KvsServiceError, MediaError
 from siprec_recorder.media import ebml as e
 from siprec_recorder.media import units
 from siprec_recorder.media.blocks import parse_block
-from siprec_recorder.media.codecs import AudioFormat, audio_format
+from siprec_recorder.media.codecs import AudioFormat, track_format
 from siprec_recorder.media.events import (
     FragmentEnded,
     FragmentStarted,
@@ -73,14 +73,7 @@ class _TrackTiming:
 
     def __init__(self, entry: TrackEntry) -> None:
         try:
-            self.fmt: AudioFormat | None = audio_format(
-                entry.codec_id,
-                track_type=entry.track_type,
-                codec_private=entry.codec_private,
-                sample_rate=entry.sample_rate,
-                channels=entry.channels,
-                bit_depth=entry.bit_depth,
-            )
+            self.fmt: AudioFormat | None = track_format(entry)
         except MediaError:
             self.fmt = None  # the decoder refuses it; the reader still splits and times frames
         self.default_ns = entry.default_duration_ns or 0
