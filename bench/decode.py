@@ -2,7 +2,8 @@
 
 The stream is one track of 8 kHz L16, 20 ms SimpleBlocks, 2 s fragments, producer tags before and
 after every Cluster, written once into bench/out/ by the package's KVS writer. Each contender runs
-as its own process (best of 3 wall-clock runs; CPU time and peak RSS from os.wait4 of that child):
+as its own process (best of 3 wall-clock runs; CPU time and peak RSS of that child alone, measured
+by bench._measure):
 our CLI on the fast and on the general path (the package as installed: with its bytecode), PyAV
 decoding to a WAV, ebmlite walking every element, the floor (read the file, write the same bytes)
 and two lower bounds for any CPython decoder (see BOUND). Every WAV must equal PyAV's byte for
@@ -17,26 +18,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-import platform
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from bench._layers import package_layer
+from bench._measure import OUT, machine_header, markdown_table, measure_command
 from siprec_recorder.media.writer import KvsStreamWriter
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench" / "out"
 PY = sys.executable
 CLI = str(Path(PY).with_name("siprec-recorder"))
 RUNS = 3
-TIME = shutil.which("time", path="/usr/bin:/bin")
 
 PYAV = """
 import av, sys, wave
@@ -166,25 +160,9 @@ class Run:
 
 
 def run_once(cmd: list[str], env: dict[str, str] | None = None) -> Run:
-    """One child process: wall seconds, CPU seconds and peak RSS of that child alone.
-
-    GNU time reports the child's rusage: a child forked from this (larger) process would report
-    this process's RSS at fork time as its own peak.
-    """
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
-        timed = [TIME, "-f", "%U %S %M", "-o", report.name, *cmd] if TIME else cmd
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            timed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status):
-            raise RuntimeError(f"benchmark command failed: {' '.join(cmd)[:200]}")
-        if TIME:
-            user, system, rss_kb = report.read().split()[-3:]
-            return Run(wall, float(user) + float(system), int(rss_kb) / 1024)
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    """One child process: wall seconds, CPU seconds and peak RSS of that child alone."""
+    m = measure_command(cmd, env=env).check(f"benchmark command {' '.join(cmd)[:200]}")
+    return Run(m.wall_s, m.cpu_s, m.peak_rss_mib)
 
 
 def digest(path: Path) -> str:
@@ -218,22 +196,6 @@ def best(cmd: list[str], runs: int = RUNS, env: dict[str, str] | None = None) ->
         results.append(run_once(cmd, env))
     return Run(
         min(r.wall for r in results), min(r.cpu for r in results), max(r.rss_mb for r in results)
-    )
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (
-        f"{platform.platform()}, {model}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, load average {load:.1f} at start"
     )
 
 
@@ -316,14 +278,20 @@ def main() -> None:
         f"\nDecoder benchmark: 2-hour Chime-style stream ({size_mb:.0f} MB, 3600 fragments, "
         "360000 frames), whole processes, best of 3 (ebmlite: 1 run)\n"
     )
-    print(f"Machine: {machine()}\n")
-    print("| contender | wall s | CPU s | PyAV / this (wall) | this / floor (wall) | peak RSS MB |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, r in results.items():
-        print(
-            f"| {name} | {r.wall:.2f} | {r.cpu:.2f} | {pyav.wall / r.wall:.2f}x | "
-            f"{r.wall / floor.wall:.2f}x | {r.rss_mb:.0f} |"
-        )
+    print(machine_header() + "\n")
+    headers = ["contender", "wall s", "CPU s", "PyAV / this (wall)", "this / floor (wall)"]
+    rows = [
+        [
+            name,
+            f"{r.wall:.2f}",
+            f"{r.cpu:.2f}",
+            f"{pyav.wall / r.wall:.2f}x",
+            f"{r.wall / floor.wall:.2f}x",
+            f"{r.rss_mb:.0f}",
+        ]
+        for name, r in results.items()
+    ]
+    print(markdown_table([*headers, "peak RSS MB"], rows))
     print(
         "\nAll WAVs identical to PyAV's, byte for byte. The irregular stream is the same length "
         "with fragments of 99, 100 or 101 frames and +-1 ms of block jitter in every third, "
@@ -335,10 +303,8 @@ def main() -> None:
         "15 min": best([CLI, "decode", str(short), "--out", str(work / "short")], 1, installed),
         "2 h": results["siprec-recorder decode (fast path)"],
     }
-    print("| call length (fast path) | wall s | peak RSS MB |")
-    print("|---|---:|---:|")
-    for label, r in flat.items():
-        print(f"| {label} | {r.wall:.2f} | {r.rss_mb:.0f} |")
+    rows = [[label, f"{r.wall:.2f}", f"{r.rss_mb:.0f}"] for label, r in flat.items()]
+    print(markdown_table(["call length (fast path)", "wall s", "peak RSS MB"], rows))
 
 
 if __name__ == "__main__":
