@@ -164,9 +164,15 @@ def test_claim_checkpoint_and_single_terminal_state(aws: Aws) -> None:
     assert raw_item(aws)["status"] == {"S": "RECORDING"}
     t.save_checkpoint(TXN, {"next_fragment": "42"})
     assert t.load_checkpoint(TXN) == {"next_fragment": "42"}
-    done = t.mark_recorded(TXN, CallStatus.RECORDED, "recordings/x/manifest.json")
-    assert raw_item(aws)["status"] == {"S": "RECORDED"}
-    assert t.mark_recorded(TXN, CallStatus.RECORDED, "recordings/x/manifest.json") == done
+    planned = frozenset({ARN_A})
+    done, effects = t.finish_recording(
+        TXN, CallStatus.RECORDED, "recordings/x/manifest.json", None, planned
+    )
+    assert effects == [] and raw_item(aws)["status"] == {"S": "RECORDED"}
+    again = t.finish_recording(
+        TXN, CallStatus.RECORDED, "recordings/x/manifest.json", None, planned
+    )
+    assert again == (done, [])
     with pytest.raises(EventError, match="already RECORDED"):
         t.mark_failed(TXN, "late")
     assert t.get(TXN) == done
@@ -182,7 +188,9 @@ def test_concurrent_terminal_writes_leave_exactly_one(aws: Aws) -> None:
     def recorded() -> None:
         barrier.wait()
         try:
-            table(aws).mark_recorded(TXN, CallStatus.RECORDED, "m.json")
+            table(aws).finish_recording(
+                TXN, CallStatus.RECORDED, "m.json", None, frozenset({ARN_A})
+            )
             outcomes.append("recorded")
         except EventError:
             outcomes.append("refused")

@@ -113,9 +113,10 @@ def test_sweeper_resends_a_stuck_job(aws: Aws, monkeypatch: pytest.MonkeyPatch) 
     app = load_function("sweeper")
     out = app.lambda_handler({"source": "aws.events", "detail-type": "Scheduled Event"}, Context())
     assert out["ok"] and out["retried"] == [TXN]
-    assert [json.loads(m) for m in aws.messages()] == [{"transaction_id": TXN, "attempt": 2}]
+    # a job nobody took is sent again as the same attempt: no retry is used up
+    assert [json.loads(m) for m in aws.messages()] == [{"transaction_id": TXN, "attempt": 1}]
     call = table.get(TXN)
-    assert call is not None and call.attempt == 2
+    assert call is not None and (call.attempt, call.resends) == (1, 1)
 
 
 def test_a_leg_that_arrives_after_the_recording_is_flagged(aws: Aws) -> None:
@@ -124,7 +125,8 @@ def test_a_leg_that_arrives_after_the_recording_is_flagged(aws: Aws) -> None:
     app.lambda_handler(event("STARTED", arn=ARN_A), Context())
     app.lambda_handler(event("ENDED", arn=ARN_A), Context())
     assert table.claim(TXN, 1) is not None
-    table.mark_recorded(TXN, CallStatus.RECORDED_ONE_WAY, "m.json", "missing_stream")
+    planned = frozenset({ARN_A})
+    table.finish_recording(TXN, CallStatus.RECORDED_ONE_WAY, "m.json", "missing_stream", planned)
     out = app.lambda_handler(event("STARTED", arn=ARN_B), Context())
     assert out["results"][0]["late_stream"] is True
     assert out["results"][0]["call_status"] == "RECORDED_ONE_WAY"

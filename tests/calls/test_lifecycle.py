@@ -247,18 +247,42 @@ def test_checkpoint_is_bounded() -> None:
         lc.save_checkpoint(claimed, {"blob": "x" * 70000})
 
 
-def test_retry_stuck_is_bounded() -> None:
-    call = queued_call()
+def test_retry_stuck_is_bounded_for_jobs_the_recorder_took() -> None:
+    call = lc.claim_for_recording(queued_call(), 1)
+    assert call is not None
     call, effects = lc.retry_stuck(call, max_attempts=2)
-    assert [e.attempt for e in effects] == [2]
-    call, effects = lc.retry_stuck(call, max_attempts=2)
+    assert [e.attempt for e in effects] == [2] and call.status == CallStatus.QUEUED
+    taken = lc.claim_for_recording(call, 2)
+    assert taken is not None
+    call, effects = lc.retry_stuck(taken, max_attempts=2)
     assert effects == [] and call.status == CallStatus.FAILED
     assert call.reason == "recorder_never_finished"
 
 
+def test_a_job_nobody_took_is_resent_as_the_same_attempt_using_up_no_retry() -> None:
+    call = queued_call()
+    for n in range(1, 6):
+        call, effects = lc.retry_stuck(call, max_attempts=2)
+        assert [e.attempt for e in effects] == [1]
+        assert (call.status, call.attempt, call.resends) == (CallStatus.QUEUED, 1, n)
+
+
+def test_every_claim_is_a_change_so_the_store_writes_it() -> None:
+    """A redelivered job (same attempt) must refresh the call's updated_at: the sweeper's
+    clock. A claim that changed nothing would not be written (the store skips no-ops)."""
+    first = lc.claim_for_recording(queued_call(), 1)
+    assert first is not None
+    again = lc.claim_for_recording(first, 1, reclaim=True)
+    assert again is not None and again != first
+    assert (first.receives, again.receives) == (1, 2)
+    requeued, _ = lc.requeue(again)
+    assert (requeued.attempt, requeued.receives) == (2, 0)
+
+
 def test_a_long_calls_continuations_do_not_use_up_its_retries() -> None:
     """Two checkpoint continuations (attempts 2 and 3, one finished stream each), then the job
-    is lost: with 2 retries allowed the sweeper still resends it instead of failing the call."""
+    is lost twice in the recorder: with 2 retries allowed the sweeper still resends it once
+    instead of failing the call."""
     call = queued_call()
     for attempt, label in ((1, "1"), (2, "2")):
         claimed = lc.claim_for_recording(call, attempt)
@@ -267,10 +291,48 @@ def test_a_long_calls_continuations_do_not_use_up_its_retries() -> None:
         saved = lc.save_checkpoint(claimed, {"version": 1, "streams": streams})
         call, _ = lc.requeue(saved)
     assert call.attempt == 3 and call.status == CallStatus.QUEUED
-    call, effects = lc.retry_stuck(call, max_attempts=2)
+    taken = lc.claim_for_recording(call, 3)
+    assert taken is not None
+    call, effects = lc.retry_stuck(taken, max_attempts=2)
     assert [e.attempt for e in effects] == [4] and call.status == CallStatus.QUEUED
-    call, effects = lc.retry_stuck(call, max_attempts=2)
+    taken = lc.claim_for_recording(call, 4)
+    assert taken is not None
+    call, effects = lc.retry_stuck(taken, max_attempts=2)
     assert effects == [] and call.status == CallStatus.FAILED  # still bounded
+
+
+def test_a_stream_that_starts_while_the_recorder_holds_the_call_is_recorded_again() -> None:
+    """The recording made without stream B lacks B's audio: it must not become the call's
+    final state. The call waits for B like any call, is queued again once B ended, and only a
+    recording that planned every stream is final."""
+    claimed = lc.claim_for_recording(queued_call(), 1)
+    assert claimed is not None
+    planned = frozenset({ARN_A})  # what the recorder saw ended when it took the call
+    during, effects = lc.apply_event(claimed, parse_event(event("STARTED", arn=ARN_B)))
+    assert effects == [] and during.status == CallStatus.RECORDING
+    back, effects = lc.finish_recording(during, CallStatus.RECORDED, "m.json", None, planned)
+    assert effects == [] and back.status == CallStatus.ENDED  # B is still streaming
+    assert back.reason == lc.STARTED_WHILE_RECORDING and not back.terminal
+    queued, effects = lc.apply_event(back, parse_event(event("ENDED", arn=ARN_B)))
+    assert [e.attempt for e in effects] == [2] and queued.status == CallStatus.QUEUED
+    again = lc.claim_for_recording(queued, 2)
+    assert again is not None
+    done, effects = lc.finish_recording(
+        again, CallStatus.RECORDED, "m.json", None, frozenset({ARN_A, ARN_B})
+    )
+    assert effects == [] and done.status == CallStatus.RECORDED and done.reason is None
+
+
+def test_a_stream_that_ended_while_recording_is_queued_again_at_once() -> None:
+    """B started and ended while the recorder ran without it: the call is ready again."""
+    claimed = lc.claim_for_recording(queued_call(), 1)
+    assert claimed is not None
+    during, _ = lc.apply_event(claimed, parse_event(event("STARTED", arn=ARN_B)))
+    during, _ = lc.apply_event(during, parse_event(event("ENDED", arn=ARN_B)))
+    back, effects = lc.finish_recording(
+        during, CallStatus.RECORDED, "m.json", None, frozenset({ARN_A})
+    )
+    assert [e.attempt for e in effects] == [2] and back.status == CallStatus.QUEUED
 
 
 def test_serialisation_round_trip() -> None:

@@ -117,6 +117,7 @@ def test_missing_leg_is_enqueued_after_the_grace_period(aws: Aws) -> None:
 
 
 def test_stuck_job_is_resent_then_failed(aws: Aws) -> None:
+    """A job the Recorder took and never settled (a crash) gets a new attempt, up to the cap."""
     table, queue, clock = setup(aws)
     table.apply_event(parse_event(event("STARTED", arn=ARN_A)))
     table.apply_event(parse_event(event("ENDED", arn=ARN_A)))
@@ -127,6 +128,7 @@ def test_stuck_job_is_resent_then_failed(aws: Aws) -> None:
     first = run_sweep(table, queue, Probe({}), policy, now)
     assert first.retried == [TXN]
     assert jobs(aws) == [{"transaction_id": TXN, "attempt": 2}]
+    assert table.claim(TXN, 2) is not None  # taken, and lost again
     now += timedelta(minutes=31)
     clock.at = now
     second = run_sweep(table, queue, Probe({}), policy, now)
@@ -169,35 +171,54 @@ def test_lone_side_without_metadata_is_enqueued_after_the_grace_period(aws: Aws)
     assert jobs(aws) == [{"transaction_id": TXN, "attempt": 1}]
 
 
-def test_default_policy_leaves_a_failed_job_to_sqs_redelivery(aws: Aws) -> None:
-    """A job that raised (S3 refused) waits out the queue's visibility timeout and comes back
-    with a higher receive count, whose last try marks the call FAILED with the cause. A sweeper
-    that resent it first would start the receive count over and fail the call only as
-    `recorder_never_finished`, losing the cause."""
+def template_queue() -> tuple[float, int]:
+    """The recording queue's visibility timeout (minutes) and maxReceiveCount default."""
     import re
 
     from tests.conftest import REPO_ROOT
 
     template = (REPO_ROOT / "template.yaml").read_text()
-    match = re.search(r"^\s+VisibilityTimeout: (\d+)$", template, re.MULTILINE)
-    assert match is not None
-    visibility_minutes = int(match.group(1)) / 60
+    visibility = re.search(r"^\s+VisibilityTimeout: (\d+)$", template, re.MULTILINE)
+    receives = re.search(
+        r"^  RecordingMaxReceiveCount:\n(?:\s+\w+: .*\n)*?\s+Default: (\d+)$",
+        template,
+        re.MULTILINE,
+    )
+    assert visibility is not None and receives is not None
+    return int(visibility.group(1)) / 60, int(receives.group(1))
+
+
+def test_default_policy_leaves_every_sqs_redelivery_to_its_job(aws: Aws) -> None:
+    """A job that raises (S3 refused) comes back after each visibility timeout with a higher
+    receive count, and its last receive marks the call FAILED with the cause and lands in the
+    DLQ. Every receive must find its attempt current: a sweeper resend in between would make
+    the last receive stale, and the call would fail only as `recorder_never_finished`, with
+    the cause lost and nothing in the DLQ."""
+    visibility_minutes, max_receives = template_queue()
+    assert max_receives >= 2
     table, queue, clock = setup(aws)
     table.apply_event(parse_event(event("STARTED", arn=ARN_A)))
     table.apply_event(parse_event(event("ENDED", arn=ARN_A)))
-    assert table.claim(TXN, 1) is not None  # the Recorder took the job, then raised
-    now = T0 + timedelta(minutes=visibility_minutes - 1)  # redelivery has not happened yet
-    clock.at = now
-    report = run_sweep(table, queue, Probe({}), SweepPolicy(), now)
-    assert report.retried == [] and report.failed == []
+    for receive in range(1, max_receives + 1):
+        clock.at = T0 + timedelta(minutes=(receive - 1) * visibility_minutes)
+        taken = table.claim(TXN, 1, reclaim=receive > 1)
+        assert taken is not None, f"receive {receive} found its attempt superseded"
+        assert taken.receives == receive
+        # the Recorder raised; just before the next redelivery, the sweeper looks
+        now = T0 + timedelta(minutes=receive * visibility_minutes - 1)
+        clock.at = now
+        report = run_sweep(table, queue, Probe({}), SweepPolicy(), now)
+        assert report.retried == [] and report.failed == [], f"after receive {receive}"
     assert jobs(aws) == []
     call = table.get(TXN)
     assert call is not None and call.status == CallStatus.RECORDING and call.attempt == 1
 
 
 def test_default_policy_resends_a_job_nobody_took_after_half_an_hour(aws: Aws) -> None:
-    """QUEUED means no Recorder claimed the job (a send that failed): no SQS redelivery will
-    come, so the sweeper must not wait for the visibility timeout as it does for RECORDING."""
+    """QUEUED means no Recorder claimed the job (a send that failed, or a backlog): no SQS
+    redelivery will come, so the sweeper must not wait for the visibility timeout as it does
+    for RECORDING. It sends the same attempt again: if the first message was only waiting,
+    whichever copy comes second is dropped as a duplicate."""
     table, queue, clock = setup(aws)
     table.apply_event(parse_event(event("STARTED", arn=ARN_A)))
     table.apply_event(parse_event(event("ENDED", arn=ARN_A)))
@@ -206,4 +227,27 @@ def test_default_policy_resends_a_job_nobody_took_after_half_an_hour(aws: Aws) -
     clock.at = now
     report = run_sweep(table, queue, Probe({}), SweepPolicy(), now)
     assert report.retried == [TXN]
-    assert jobs(aws) == [{"transaction_id": TXN, "attempt": 2}]
+    assert jobs(aws) == [{"transaction_id": TXN, "attempt": 1}]
+    assert table.claim(TXN, 1) is not None  # one copy takes the call
+    assert table.claim(TXN, 1) is None  # the other (first receive too) is a stale duplicate
+
+
+def test_a_backlog_never_fails_a_call_that_no_recorder_tried(aws: Aws) -> None:
+    """Hours in the queue (a Recorder outage, a throttled event source mapping, a backlog) are
+    not failed attempts: the call stays QUEUED, resent every half hour at most, and is recorded
+    when the Recorder gets to it."""
+    table, queue, clock = setup(aws)
+    table.apply_event(parse_event(event("STARTED", arn=ARN_A)))
+    table.apply_event(parse_event(event("ENDED", arn=ARN_A)))
+    resent = 0
+    for minutes in range(5, 6 * 60, 5):  # a sweep every 5 minutes for six hours
+        now = T0 + timedelta(minutes=minutes)
+        clock.at = now
+        report = run_sweep(table, queue, Probe({}), SweepPolicy(), now)
+        assert report.failed == []
+        resent += len(report.retried)
+    call = table.get(TXN)
+    assert call is not None and call.status == CallStatus.QUEUED and call.attempt == 1
+    assert resent == call.resends and 6 <= resent <= 12  # every 30-35 minutes, not every sweep
+    assert {j["attempt"] for j in jobs(aws)} == {1}
+    assert table.claim(TXN, 1) is not None

@@ -122,6 +122,37 @@ def test_missing_leg_is_recorded_one_way_with_the_survivor(stack):
     np.testing.assert_array_equal(landed.audio(survivor[0]["key"]), leg.pcm)
 
 
+def test_a_leg_whose_events_come_after_the_job_was_queued_is_recorded_again(stack):
+    """EventBridge delivered the agent leg's events late: the sweeper had queued the call
+    without it, and its STARTED came while the job waited. That recording lacks the leg, so it
+    must not be final: once the leg's ENDED comes the call is recorded again, with both parties,
+    and announced once."""
+    call = simulate_call(duration_s=8, seed=15)
+    late_arn = call.legs[1].stream_arn
+    late = [e for e in call.events if e["detail"].get("streamArn") == late_arn]
+    early = [e for e in call.events if e["detail"].get("streamArn") != late_arn]
+    waiting = run_call(stack, call, events=early, env={"SWEEP_STREAM_GRACE_MINUTES": "0"})
+    assert waiting.status is not None and waiting.status.status.value == "ENDED"
+    waiting.pipeline.sweep()  # grace period over: queued with one leg
+    started = [e for e in late if e["detail"]["streamingStatus"] == "STARTED"]
+    ended = [e for e in late if e["detail"]["streamingStatus"] == "ENDED"]
+    again = run_call(stack, call, events=started, ingest_media=False)  # the recorder runs now
+    assert again.status is not None and again.status.status.value == "ENDED"
+    assert again.status.reason == "stream_started_while_recording"
+    assert not [
+        e for e in stack.recording_events() if e["detail"]["transaction_id"] == call.transaction_id
+    ]
+    landed = run_call(stack, call, events=ended, ingest_media=False)
+    assert landed.status is not None and landed.status.status.value == "RECORDED"
+    m = landed.manifest
+    assert m is not None and m["one_way"] is None
+    by_label = {p["label"]: p for p in m["participants"]}
+    for leg in call.legs:
+        np.testing.assert_array_equal(landed.audio(by_label[leg.label]["key"]), leg.pcm)
+    announced = stack.recording_events(wait_s=2)
+    assert sum(e["detail"]["transaction_id"] == call.transaction_id for e in announced) == 1
+
+
 def test_duplicated_and_reordered_events_give_one_recording(stack):
     call = simulate_call(duration_s=12, seed=14, updated=True)
     shuffled = list(reversed(call.events)) + call.events[:2] + call.events[-1:]

@@ -213,17 +213,23 @@ class CallsTable:
         """Store the recorder's opaque progress (the call must be RECORDING)."""
         return self.change(transaction_id, lambda c: lifecycle.save_checkpoint(c, checkpoint))
 
-    def mark_recorded(
+    def finish_recording(
         self,
         transaction_id: str,
         status: CallStatus,
         manifest_key: str,
-        reason: str | None = None,
-    ) -> Call:
-        """The single terminal success (conditional write; a repeat is a no-op)."""
-        return self.change(
-            transaction_id, lambda c: lifecycle.mark_recorded(c, status, manifest_key, reason)
-        )
+        reason: str | None,
+        planned: frozenset[str],
+    ) -> lifecycle.Transition:
+        """The single terminal success (conditional write; a repeat is a no-op), or back to
+        waiting when a stream the recorder did not plan for started meanwhile."""
+
+        def step(call: Call | None) -> lifecycle.Transition:
+            if call is None:
+                raise StorageError("no such call in the calls table")
+            return lifecycle.finish_recording(call, status, manifest_key, reason, planned)
+
+        return self.update(transaction_id, step)
 
     def mark_failed(self, transaction_id: str, reason: str) -> Call:
         """The single terminal failure (conditional write; a repeat is a no-op)."""

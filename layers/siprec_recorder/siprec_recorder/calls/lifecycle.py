@@ -245,7 +245,9 @@ def advance(call: Call) -> Transition:
 
 def _enqueue(call: Call, reason: str | None) -> Transition:
     attempt = call.attempt + 1
-    queued = replace(call, status=CallStatus.QUEUED, attempt=attempt, reason=reason)
+    queued = replace(
+        call, status=CallStatus.QUEUED, attempt=attempt, reason=reason, receives=0, resends=0
+    )
     return queued, [EnqueueRecording(call.transaction_id, attempt)]
 
 
@@ -280,8 +282,17 @@ def force_enqueue(call: Call, reason: str) -> Transition:
 
 
 def retry_stuck(call: Call, max_attempts: int) -> Transition:
-    """A job that never finished: send it again, or give up after max_attempts."""
-    if call.status not in (CallStatus.QUEUED, CallStatus.RECORDING):
+    """A job that never finished: send it again, or give up after max_attempts.
+
+    A QUEUED job nobody took is sent again as the same attempt (its send may have failed, or it
+    waits behind a backlog: then the copy is dropped as a duplicate); that is no failure and uses
+    up no retry. A RECORDING job the recorder took but never settled gets a new attempt.
+    """
+    if call.status == CallStatus.QUEUED:
+        return replace(call, resends=call.resends + 1), [
+            EnqueueRecording(call.transaction_id, call.attempt)
+        ]
+    if call.status != CallStatus.RECORDING:
         return call, []
     # a long call's continuations (one per checkpoint that saved new streams) are attempts
     # too, but not failures: they do not use up the retries
@@ -295,6 +306,7 @@ def retry_stuck(call: Call, max_attempts: int) -> Transition:
 # --- the recorder's transitions ------------------------------------------------------------
 
 MAX_CHECKPOINT_CHARS = 64 * 1024
+STARTED_WHILE_RECORDING = "stream_started_while_recording"
 RECORDED_STATUSES = (CallStatus.RECORDED, CallStatus.RECORDED_ONE_WAY)
 
 
@@ -307,7 +319,8 @@ def claim_for_recording(call: Call, attempt: int, *, reclaim: bool = False) -> C
     if attempt != call.attempt:
         return None
     if call.status == CallStatus.QUEUED or (reclaim and call.status == CallStatus.RECORDING):
-        return replace(call, status=CallStatus.RECORDING)
+        # counted, so every receive is a write: the sweeper's clock restarts at each one
+        return replace(call, status=CallStatus.RECORDING, receives=call.receives + 1)
     return None
 
 
@@ -341,6 +354,24 @@ def mark_recorded(
             return call
         raise EventError(f"call is already {call.status.value}")
     return replace(call, status=status, manifest_key=manifest_key, reason=reason, checkpoint=None)
+
+
+def finish_recording(
+    call: Call,
+    status: CallStatus,
+    manifest_key: str,
+    reason: str | None,
+    planned: frozenset[str],
+) -> Transition:
+    """The recorder's end: RECORDED / RECORDED_ONE_WAY, unless a stream it did not plan for
+    (`planned`: the streams that had ended when it took the call) started meanwhile. Then the
+    recording lacks that stream's audio: the call waits for it again (ACTIVE/ENDED) and is
+    queued for a new recording once every stream has ended, as any call is.
+    """
+    if call.status == CallStatus.RECORDING and {s.stream_arn for s in call.streams} - planned:
+        waiting = replace(call, status=CallStatus.ENDED, checkpoint=None)
+        return advance(replace(waiting, reason=STARTED_WHILE_RECORDING))
+    return mark_recorded(call, status, manifest_key, reason), []
 
 
 def mark_failed(call: Call, reason: str) -> Call:

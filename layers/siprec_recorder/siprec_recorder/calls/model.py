@@ -152,9 +152,10 @@ class Call:
     first_ended_time: str | None = None  # event time of the first stream ENDED
     stream_failure: str | None = None  # a FAILED event seen after the job was queued
     attempt: int = 0  # how many recording jobs were sent
+    receives: int = 0  # how often the recorder took the current attempt (each one is a write)
+    resends: int = 0  # how often the sweeper sent the current attempt again (never taken)
     manifest_key: str | None = None
     checkpoint: dict[str, Any] | None = None
-    enqueued_at: str | None = None
     updated_at: str = ""  # set by the store at each write (wall clock, for the sweeper)
     version: int = 0  # optimistic-concurrency counter, set by the store
 
@@ -195,9 +196,10 @@ class Call:
             "first_ended_time": self.first_ended_time,
             "stream_failure": self.stream_failure,
             "attempt": self.attempt,
+            "receives": self.receives,
+            "resends": self.resends,
             "manifest_key": self.manifest_key,
             "checkpoint": self.checkpoint,
-            "enqueued_at": self.enqueued_at,
             "updated_at": self.updated_at,
             "version": self.version,
         }
@@ -227,9 +229,10 @@ class Call:
             first_ended_time=d.get("first_ended_time"),
             stream_failure=d.get("stream_failure"),
             attempt=int(d.get("attempt", 0)),
+            receives=int(d.get("receives", 0)),
+            resends=int(d.get("resends", 0)),
             manifest_key=d.get("manifest_key"),
             checkpoint=d.get("checkpoint"),
-            enqueued_at=d.get("enqueued_at"),
             updated_at=str(d.get("updated_at", "")),
             version=int(d.get("version", 0)),
         )

@@ -7,8 +7,9 @@ Three cases, each re-checked on the freshly read call inside a conditional updat
 2. an expected stream never came: every stream that started has ended and the first ENDED is
    SWEEP_STREAM_GRACE_MINUTES old -> enqueue anyway (the recorder writes RECORDED_ONE_WAY);
 3. a job never finished: QUEUED not written for `queued_minutes` (the job may never have been
-   sent) or RECORDING not written for `stuck_minutes` -> resend with the
-   next attempt, or FAILED `recorder_never_finished` after `max_attempts`.
+   sent) -> resend the same attempt; RECORDING not written for `stuck_minutes` (the recorder
+   took it and never settled it) -> resend with the next attempt, or FAILED
+   `recorder_never_finished` after `max_attempts`.
 """
 
 from __future__ import annotations
@@ -54,11 +55,14 @@ class SweepPolicy:
 
     ended_timeout_minutes: int = 240
     stream_grace_minutes: int = 5
-    # Longer than the recording queue's 90-minute visibility timeout: SQS redelivers a failed
-    # job first (its last receive records the cause, e.g. s3_access_denied, and reaches the
-    # DLQ); the sweeper only resends jobs that were lost. Checkpoints refresh the clock.
-    stuck_minutes: int = 100
-    # A QUEUED call's job was never taken (a failed send, or a queue backlog): resend sooner.
+    # Every receive of a job writes the call (claim counts it), so this clock runs from the
+    # last receive: longer than the recording queue's 90-minute visibility timeout plus the
+    # recorder's 15-minute run, SQS redelivers a failed job first (its last receive records the
+    # cause, e.g. s3_access_denied, and reaches the DLQ); the sweeper only resends jobs that
+    # were lost with a crashed recorder. Checkpoints refresh the clock too.
+    stuck_minutes: int = 120
+    # A QUEUED call's job was never taken (a failed send, or a queue backlog): resent as the
+    # same attempt, which uses up no retry (a backlog is the queue-age alarm's business).
     queued_minutes: int = 30
     max_attempts: int = 3
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from siprec_recorder.calls import lifecycle
-from siprec_recorder.calls.model import Call, CallStatus, RecordingJob
+from siprec_recorder.calls.model import STREAM_STARTED, Call, CallStatus, RecordingJob
 from siprec_recorder.errors import KvsServiceError, RecorderError, StorageError
 from siprec_recorder.pipeline.plan import plan_call
 from siprec_recorder.pipeline.record import record_call
@@ -36,9 +36,14 @@ class CallsStore(Protocol):
     def claim(self, transaction_id: str, attempt: int, *, reclaim: bool = False) -> Call | None: ...
     def save_checkpoint(self, transaction_id: str, checkpoint: dict[str, Any]) -> Call: ...
     def requeue(self, transaction_id: str) -> lifecycle.Transition: ...
-    def mark_recorded(
-        self, transaction_id: str, status: CallStatus, manifest_key: str, reason: str | None = None
-    ) -> Call: ...
+    def finish_recording(
+        self,
+        transaction_id: str,
+        status: CallStatus,
+        manifest_key: str,
+        reason: str | None,
+        planned: frozenset[str],
+    ) -> lifecycle.Transition: ...
     def mark_failed(self, transaction_id: str, reason: str) -> Call: ...
 
 
@@ -70,7 +75,7 @@ class JobResult:
     """What happened to one job (the handler logs it and returns it)."""
 
     transaction_id: str
-    outcome: str  # recorded | one_way | continued | stale | failed | announced
+    outcome: str  # recorded | one_way | continued | waiting | stale | failed | announced
     manifest_key: str | None = None
     reason: str | None = None
 
@@ -94,6 +99,8 @@ def handle_job(
     call = deps.table.claim(tid, job.attempt, reclaim=receive_count > 1)
     if call is None:
         return JobResult(tid, "stale", reason="job attempt superseded")
+    # what this recording can hold: a stream that starts from now on needs another one
+    planned = frozenset(s.stream_arn for s in call.streams if s.status != STREAM_STARTED)
     try:
         plan = plan_call(call, agent_aor_pattern=deps.agent_aor_pattern or None)
         outcome = record_call(
@@ -136,7 +143,14 @@ def handle_job(
         deps.table.mark_failed(tid, reason)
         deps.metric("FailedCalls", 1)
         return JobResult(tid, "failed", outcome.manifest_key, reason)
-    deps.table.mark_recorded(tid, outcome.status, outcome.manifest_key, outcome.reason)
+    done, effects = deps.table.finish_recording(
+        tid, outcome.status, outcome.manifest_key, outcome.reason, planned
+    )
+    if not done.terminal:  # a stream started while recording: record the call again
+        for effect in effects:
+            deps.queue.send_job(effect.transaction_id, effect.attempt)
+        deps.metric("RecordedAgain", 1)
+        return JobResult(tid, "waiting", outcome.manifest_key, done.reason)
     one_way = outcome.status == CallStatus.RECORDED_ONE_WAY
     deps.metric("OneWayRecordings" if one_way else "RecordedCalls", 1)
     if deps.announcer is not None:
