@@ -99,7 +99,8 @@ def calls_table(ddb: Any, name: str, *, index: bool = True, ttl: bool = True) ->
                     {"AttributeName": "status", "KeyType": "HASH"},
                     {"AttributeName": "updated_at", "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "ALL"},
+                # as template.yaml: the sweeper reads each call it acts on
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["transaction_id"]},
             }
         ]
     ddb.create_table(**kwargs)

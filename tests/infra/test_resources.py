@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import siprec_recorder.config as config
-from tests.infra.tpl import branches, props, resources, template
+from tests.infra.tpl import as_list, branches, props, resources, template
 
 ENV_NAMES_FROM_BRIEF = {
     "CALLS_TABLE", "RECORDINGS_BUCKET", "RECORDINGS_PREFIX", "RECORDING_QUEUE_URL",
@@ -70,6 +70,35 @@ def test_bucket_policy_denies_every_request_without_tls() -> None:
     ]
 
 
+def test_every_queue_denies_requests_without_tls() -> None:
+    queues = set(resources("AWS::SQS::Queue"))
+    covered: set[str] = set()
+    for policy in resources("AWS::SQS::QueuePolicy").values():
+        doc = policy["Properties"]["PolicyDocument"]
+        (deny,) = [s for s in doc["Statement"] if s["Effect"] == "Deny"]
+        assert deny["Principal"] == "*" and deny["Action"] == "sqs:*"
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        named = {q["Ref"] for q in policy["Properties"]["Queues"]}
+        denied = {r["Fn::GetAtt"][0] for r in as_list(deny["Resource"])}
+        assert denied == named
+        covered |= named
+    assert covered == queues == {"RecordingQueue", "RecordingDLQ", "EventDLQ"}
+
+
+def test_alarm_topic_key_lets_cloudwatch_publish() -> None:
+    """Alarms cannot publish to a topic under the AWS-managed aws/sns key, whose policy does
+    not admit cloudwatch.amazonaws.com: the topic has its own key that does."""
+    topic = props("AlarmTopic")
+    assert topic["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    key = resources("AWS::KMS::Key")["AlarmTopicKey"]
+    assert key["Condition"] == resources("AWS::SNS::Topic")["AlarmTopic"]["Condition"]
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    (cw,) = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert set(cw["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert cw["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert key["Properties"]["EnableKeyRotation"] is True
+
+
 def test_object_lock_is_set_at_creation_only_when_chosen() -> None:
     params = template()["Parameters"]
     assert params["ObjectLockMode"]["AllowedValues"] == ["Off", "GOVERNANCE", "COMPLIANCE"]
@@ -121,6 +150,11 @@ def test_calls_table_keys_index_ttl_pitr_and_sse() -> None:
         {"AttributeName": "status", "KeyType": "HASH"},
         {"AttributeName": "updated_at", "KeyType": "RANGE"},
     ]
+    # keys and the transaction id only: no copy of the calls' SIPREC metadata and SIP headers
+    assert gsi["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["transaction_id"],
+    }
     assert table["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["SSESpecification"] == {"SSEEnabled": True}
@@ -175,7 +209,9 @@ def test_chime_rule_pattern_target_retry_and_dlq() -> None:
     perm = props("StreamingStatusRulePermission")
     assert perm["Principal"] == "events.amazonaws.com"
     assert perm["SourceArn"] == {"Fn::GetAtt": ["StreamingStatusRule", "Arn"]}
-    dlq_policy = props("EventDLQPolicy")["PolicyDocument"]["Statement"][0]
+    statements = props("EventDLQPolicy")["PolicyDocument"]["Statement"]
+    (dlq_policy,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert dlq_policy["Principal"] == {"Service": "events.amazonaws.com"}
     assert dlq_policy["Condition"]["ArnEquals"]["aws:SourceArn"] == perm["SourceArn"]
     failed = props("StreamStatusFunction")["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
     assert failed == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["EventDLQ", "Arn"]}}
@@ -236,7 +272,15 @@ def test_environment_names_match_config_and_the_brief() -> None:
 
 
 def test_alarms_cover_dlqs_function_errors_and_custom_metrics() -> None:
-    alarms = [a["Properties"] for a in resources("AWS::CloudWatch::Alarm").values()]
+    every = resources("AWS::CloudWatch::Alarm")
+    backlog = every.pop("RecordingBacklogAlarm")["Properties"]
+    # a job waiting half an hour: the Recorder is down, throttled or behind (the sweeper only
+    # resends such a job, it never fails the call for it)
+    assert backlog["Namespace"] == "AWS/SQS"
+    assert backlog["MetricName"] == "ApproximateAgeOfOldestMessage"
+    assert backlog["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["RecordingQueue", "QueueName"]}
+    assert backlog["Threshold"] == 1800 and backlog["Statistic"] == "Maximum"
+    alarms = [a["Properties"] for a in every.values()]
     for a in alarms:
         assert a["Threshold"] == 0 and a["ComparisonOperator"] == "GreaterThanThreshold"
     sqs = {
