@@ -72,6 +72,25 @@ def test_iter_media_batches_and_bytes(kvs: KvsServer, small_call: SimulatedCall)
     assert body == b"".join(d for _, d in leg.fragments)
 
 
+def test_skipped_fragments_are_those_of_the_latest_reading_of_a_stream(
+    kvs: KvsServer, small_call: SimulatedCall
+) -> None:
+    """One KvsMedia serves every job of a warm Recorder, and Chime reuses streams across
+    calls: a fragment KVS could not deliver to an earlier job must not be reported again, in
+    another call's manifest, when the stream is read later."""
+    leg = small_call.legs[1]
+    numbers = [i.number for i, _ in leg.fragments]
+    media = _media(kvs, [])
+    kvs.faults.drop_fragment(numbers[2])
+    first = b"".join(b"".join(chunks) for _, chunks in media.iter_media(leg.stream_arn, numbers))
+    assert media.skipped == [(leg.stream_arn, numbers[2], media.skipped[0][2])]
+    assert first == b"".join(d for i, d in leg.fragments if i.number != numbers[2])
+    kvs.faults.clear()
+    second = b"".join(b"".join(chunks) for _, chunks in media.iter_media(leg.stream_arn, numbers))
+    assert second == b"".join(d for _, d in leg.fragments)
+    assert media.skipped == []
+
+
 def test_throttling_is_retried_with_bounded_jittered_backoff(
     kvs: KvsServer, small_call: SimulatedCall
 ) -> None:

@@ -155,6 +155,8 @@ class KvsMedia:
         for the same fragment list)."""
         if not 1 <= batch <= MAX_BATCH:
             raise KvsServiceError(f"batch must be 1..{MAX_BATCH}")
+        # this reading's skips only: a warm container reads reused streams for other calls
+        self.skipped = [s for s in self.skipped if s[0] != stream_arn]
         numbers = list(fragment_numbers)
         for i in range(0, len(numbers), batch):
             part = numbers[i : i + batch]
