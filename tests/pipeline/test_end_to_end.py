@@ -47,6 +47,7 @@ def test_call_is_recorded_bit_exact_and_aligned(stack):
         offset = (leg.start_ms - t0) * 8
         np.testing.assert_array_equal(stereo[offset : offset + len(leg.pcm), side], leg.pcm)
         assert not stereo[:offset, side].any()
+        assert not stereo[offset + len(leg.pcm) :, side].any()
         assert entry["gaps"] == len(leg.gaps_ms)
 
     # the transfer (UPDATED re-INVITE): the agent stream belongs to the second agent now, and
@@ -54,6 +55,13 @@ def test_call_is_recorded_bit_exact_and_aligned(stack):
     assert by_label["2"]["name"] == "Second Agent"
     agents = [(t["name"], t["end"]) for t in m["timeline"] if t["label"] == "2"]
     assert agents == [("Test Agent", "left"), ("Second Agent", "call_end")]
+
+    # every object the recorder wrote is encrypted with the stack's own KMS key
+    s3 = stack.client("s3")
+    for key in landed.keys:
+        head = s3.head_object(Bucket=stack.settings.bucket, Key=key)
+        assert head["ServerSideEncryption"] == "aws:kms", key
+        assert head["SSEKMSKeyId"] == stack.kms_key_arn, key
 
     # every object is listed with its digest, and tagged without names or numbers
     listed = {o["key"] for o in m["objects"]}

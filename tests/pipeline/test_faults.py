@@ -111,6 +111,39 @@ def test_process_keeps_the_raw_file_when_media_is_corrupt(tmp_path):
     assert len(kept) == 1 and kept[0].read_bytes() == bytes(raw)
 
 
+def test_media_cut_off_is_quarantined_and_what_came_before_is_kept(tmp_path):
+    """A leg's media that simply stops inside its last Cluster (a cut upload, a truncated
+    dump): the raw bytes are kept, the manifest says where the cut is, and every sample of the
+    fragments before it is in the recording."""
+    import json
+
+    from siprec_recorder.cli import main
+
+    call = simulate_call(duration_s=6, seed=51)
+    events, media = write_call_files(call, tmp_path / "call")
+    leg = call.legs[1]
+    raw = media[leg.stream_arn].read_bytes()
+    last = leg.fragments[-1][1]
+    tags_after = last.rfind(bytes.fromhex("1254C367"))  # the Tags after the last Cluster
+    cut = raw[: len(raw) - len(last) + tags_after - 200]  # inside that Cluster's blocks
+    media[leg.stream_arn].write_bytes(cut)
+    assert main(process_args(events, media, tmp_path / "out")) == 0
+    (manifest_file,) = (tmp_path / "out").rglob("manifest.json")
+    m = json.loads(manifest_file.read_text())
+    (q,) = m["quarantine"]
+    # the cut is reported at the element it broke: inside the last fragment, not past the end
+    cut_at = int(q["error"].rsplit(" ", 1)[-1])
+    assert "cut off" in q["error"] and len(raw) - len(last) < cut_at < len(cut)
+    assert (tmp_path / "out" / q["key"]).read_bytes() == cut
+    entry = next(p for p in m["participants"] if p["label"] == leg.label)
+    import soundfile as sf
+
+    got, rate = sf.read(tmp_path / "out" / entry["key"], dtype="int16")
+    before = (len(leg.fragments) - 1) * 2000 * 8  # fragments are 2 s of 8 kHz audio
+    assert rate == 8000 and len(got) >= before
+    np.testing.assert_array_equal(got[:before], leg.pcm[:before])
+
+
 def test_a_long_call_continues_from_its_checkpoint_with_identical_objects(stack, tmp_path):
     """Time budget 0: the first invocation checkpoints after one stream and requeues."""
     from siprec_recorder.cli import main

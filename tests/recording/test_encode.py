@@ -86,6 +86,30 @@ def test_opus_is_valid_ogg_opus_and_much_smaller(tmp_path: Path) -> None:
     assert abs(seconds - 10.0) < 0.05
 
 
+def test_opus_carries_the_input_audio(tmp_path: Path) -> None:
+    """Lossy, so not sample for sample: decoded by ffmpeg at 8 kHz, the signal must correlate
+    with the input, and a silent stretch must stay silent (a file of zeros, or of the wrong
+    audio, passes every container check above)."""
+    n = RATE * 10
+    x = (tone(n, 220.0, amp=6000) // 2 + tone(n, seed=11, amp=1500)).astype(np.int16)
+    x[n // 3 : n // 2] = 0
+    path = tmp_path / "a.opus"
+    encode_windows(path, _windows(x), channels=1, sample_rate=RATE, fmt="opus")
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-ar", "8000", "-f", "s16le", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    y = np.frombuffer(raw, "<i2").astype(float)[:n]
+    xf = x.astype(float)[: len(y)]
+    assert len(y) > 0.99 * n
+    corr = float(np.dot(xf, y) / np.sqrt(np.dot(xf, xf) * np.dot(y, y)))
+    assert corr > 0.8
+    quiet = np.abs(y[n // 3 + 800 : n // 2 - 800]).mean()
+    loud = np.abs(y[800 : n // 3 - 800]).mean()
+    assert quiet < 0.1 * loud
+
+
 def test_opus_output_is_reproducible_with_a_fixed_serial(tmp_path: Path) -> None:
     x = _speechlike(RATE * 5)
     digests = []

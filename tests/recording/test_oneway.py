@@ -98,3 +98,31 @@ def test_without_declared_labels_the_arrived_parties_are_judged(tmp_path: Path) 
     result = _judge([a, b], [])
     assert result is not None and result["missing"] == ["2"]
     assert result["declared"] == ["1", "2"]
+
+
+def _square(dbfs: float) -> np.ndarray:
+    """SECONDS of a +-A square wave: its RMS is exactly A, so its level is 20 log10(A / 32768)
+    (rounded to a whole sample value; the level is checked below)."""
+    amplitude = round(32768 * 10 ** (dbfs / 20))
+    assert abs(20 * math.log10(amplitude / 32768) - dbfs) < 0.2
+    return np.where(np.arange(SECONDS * RATE) % 2 == 0, amplitude, -amplitude).astype(np.int16)
+
+
+def test_the_silence_threshold_is_60_dbfs(tmp_path: Path) -> None:
+    """Quiet is not silent: a party 3 dB above -60 dBFS the whole call is talking, 3 dB below
+    is silent (one-way), and the reason names the threshold."""
+    a = party("1", spool(_speech_for(1.0, 1), tmp_path), role="customer")
+    above = party("2", spool(_square(-57.0), tmp_path), role="agent")
+    assert _judge([a, above], ["1", "2"]) is None
+    below = party("2", spool(_square(-63.0), tmp_path), role="agent")
+    result = _judge([a, below], ["1", "2"])
+    assert result is not None and result["missing"] == ["2"]
+    assert "below -60 dBFS" in result["reason"]
+
+
+def test_a_quiet_party_talking_half_the_call_is_not_one_way(tmp_path: Path) -> None:
+    a = party("1", spool(_speech_for(1.0, 1), tmp_path), role="customer")
+    quiet = _square(-40.0)
+    quiet[len(quiet) // 2 :] = 0
+    b = party("2", spool(quiet, tmp_path), role="agent")
+    assert _judge([a, b], ["1", "2"]) is None
