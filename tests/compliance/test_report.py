@@ -93,3 +93,17 @@ def test_partial_last_window_and_a_stereo_channel(tmp_path: Path) -> None:
     assert zero.tolist() == [False, False]
     levels, zero = window_levels(tmp_path / "s.wav", channel=1)
     assert zero.tolist() == [True, True] and levels.tolist() == [-90.0, -90.0]
+
+
+def test_the_gap_is_drawn_as_a_band_of_its_length(pngs) -> None:
+    """The fixture's customer leg has a 300 ms gap (digital zero) in 6 s: the report marks it
+    with the gap colour (#ff9f1c at 60% over white) as one vertical band about 5% of the time
+    axis wide; the legend's swatch is too short to count as a band."""
+    rgb = np.asarray(Image.open(pngs[False]).convert("RGB")).astype(int)
+    blended = np.array([255, round(0.6 * 0x9F + 0.4 * 255), round(0.6 * 0x1C + 0.4 * 255)])
+    hits = np.abs(rgb - blended).sum(axis=2) < 12
+    band = np.flatnonzero(hits.sum(axis=0) >= 20)  # columns with a tall run of the colour
+    assert band.size > 0
+    assert band[-1] - band[0] + 1 == band.size  # one contiguous band
+    width = rgb.shape[1]
+    assert 0.02 * width < band.size < 0.08 * width
