@@ -77,9 +77,16 @@ def test_corrupt_media_is_quarantined_and_the_rest_still_recorded(stack):
     leg.fragments[k] = (info, _corrupt(data))
     landed = run_call(stack, call)
     assert landed.status is not None
-    assert landed.status.status.value in ("RECORDED", "RECORDED_ONE_WAY")
+    # what decodes of the damaged leg (the fragments before the bad one) is the customer
+    # before speaking: every 20 ms block of the source is under -60 dBFS, so the leg is
+    # silent for the whole call and the recording is one-way, naming it
+    before = k * 2000 * 8  # fragments are 2 s of 8 kHz audio
+    blocks = leg.pcm[:before].astype(float).reshape(-1, 160)
+    assert (np.sqrt((blocks**2).mean(axis=1)) < 32768 * 10 ** (-60 / 20)).all()
+    assert landed.status.status.value == "RECORDED_ONE_WAY"
     m = landed.manifest
     assert m is not None and len(m["quarantine"]) == 1
+    assert m["one_way"]["missing"] == [leg.label]
     q = m["quarantine"][0]
     raw = stack.client("s3").get_object(Bucket=stack.settings.bucket, Key=q["key"])["Body"]
     # the raw media kept is exactly what KVS served for the stream: nothing is lost
@@ -90,7 +97,6 @@ def test_corrupt_media_is_quarantined_and_the_rest_still_recorded(stack):
     # the corrupt leg keeps every sample decoded before the damaged fragment
     bad = next(p for p in m["participants"] if p["label"] == leg.label)
     assert bad["decode_error"]
-    before = k * 2000 * 8  # fragments are 2 s of 8 kHz audio
     got = landed.audio(bad["key"]) if bad["key"] else np.zeros(0, np.int16)
     assert len(got) >= before
     np.testing.assert_array_equal(got[:before], leg.pcm[:before])
