@@ -8,6 +8,7 @@ recording never silently comes out empty.
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,6 +28,9 @@ MULAW = "mulaw"
 ALAW = "alaw"
 _BYTES = {S16LE: 2, S16BE: 2, U8: 1, MULAW: 1, ALAW: 1}
 _WAVE_TAGS = {6: ALAW, 7: MULAW}
+# voice: telephony is 8 kHz, wideband 16 kHz, full band 48 kHz. A higher rate in a call's
+# stream is broken or hostile, and would multiply what a timestamp gap asks to write.
+MAX_SAMPLE_RATE = 48_000
 
 
 def _ulaw_table() -> Int16Array:
@@ -101,9 +105,11 @@ def audio_format(
     is_audio = track_type == 2 or codec_id.startswith("A_")
     if not is_audio:
         return None
+    if sample_rate is not None and not math.isfinite(sample_rate):
+        raise MediaError(f"audio track with an invalid sampling frequency {sample_rate!r}")
     rate = round(sample_rate) if sample_rate else 8000  # Matroska default SamplingFrequency
     chans = channels or 1
-    if rate <= 0 or rate > 384_000:
+    if rate <= 0 or rate > MAX_SAMPLE_RATE:
         raise MediaError(f"audio track with an invalid sampling frequency {sample_rate!r}")
     if chans != 1:
         raise MediaError(f"{codec_id} track with {chans} channels: only mono audio is supported")

@@ -172,6 +172,8 @@ def build(reader: MkvReader, buf: bytearray, pos: int, n: int) -> Template | str
             elif eid == e.INFO and run is None:
                 scale = units.parse_info(body)
             elif eid == e.TRACKS and run is None:
+                if tracks is not None:
+                    return None  # a second Tracks: the general path applies both in turn
                 tracks = (bytes(body), units.parse_tracks(body))
                 steps.append(("tracks", False, []))
             elif eid not in _SKIPPED:

@@ -16,7 +16,9 @@ from siprec_recorder.media.events import FrameRun
 from siprec_recorder.media.pcm import PcmSpool
 
 NS = 1_000_000_000
-MAX_GAP_SECONDS = 6 * 3600  # a longer hole means several calls share the stream: use a filter
+# a longer hole, or holes longer in total, means several calls share the stream (use a filter)
+# or a broken/hostile stream: refused before the silence is written
+MAX_GAP_SECONDS = 6 * 3600
 FLUSH_BYTES = 1 << 20
 BIG_PIECE = 1 << 16  # pending pieces this large on average are written one by one
 
@@ -78,6 +80,13 @@ class Timeline:
                 raise MediaError(
                     f"track {self.name[:40]}: gap of {delta // self.fmt.sample_rate} s "
                     "(several calls in one stream? use a call filter)"
+                )
+            if self.gap_samples + delta > self.max_gap_samples:
+                # the total too: a few frames with far-apart timestamps would otherwise ask
+                # for any amount of silence (a 2 KB file for a 1 GB WAV)
+                raise MediaError(
+                    f"track {self.name[:40]}: gaps of more than "
+                    f"{self.max_gap_samples // self.fmt.sample_rate} s in total"
                 )
             self.gaps += 1
             self.gap_samples += delta

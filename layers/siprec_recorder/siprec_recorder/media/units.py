@@ -6,11 +6,14 @@ hands the bytes here, which keeps its main loop down to Segment, Cluster and blo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from siprec_recorder.errors import MediaError
 from siprec_recorder.media import ebml as e
 from siprec_recorder.media.events import TrackEntry
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")  # str.isdigit() takes "²" and "٣", which int() refuses
 
 Buffer = bytes | bytearray | memoryview
 
@@ -150,6 +153,7 @@ def parse_block_group(buf: Buffer) -> tuple[tuple[int, int], int | None]:
 def parse_kvs_seconds(text: str) -> int:
     """A KVS timestamp tag ("1511852108.513", decimal seconds) as integer nanoseconds."""
     whole, _, frac = text.strip().partition(".")
-    if not whole.isdigit() or (frac and not frac.isdigit()) or len(whole) > 12 or len(frac) > 9:
+    digits = _ASCII_DIGITS.fullmatch
+    if not digits(whole) or (frac and not digits(frac)) or len(whole) > 12 or len(frac) > 9:
         raise MediaError(f"invalid KVS timestamp tag {text[:40]!r}")
     return int(whole) * 1_000_000_000 + int((frac + "000000000")[:9])
