@@ -74,6 +74,11 @@ def test_sdp_media_label_and_index() -> None:
         ({"siprecMetadata": "<a>" + "x" * (1 << 20) + "</a>"}, "detail.siprecMetadata"),
         ({"inviteHeaders": {f"X-{i}": "v" for i in range(300)}}, "detail.inviteHeaders"),
         ({"inviteHeaders": {"X-Big": "v" * 20000}}, "detail.inviteHeaders"),
+        # valid ISO-8601 whose UTC form is outside years 1-9999 (was an OverflowError)
+        ({"startTime": "0001-01-01T00:00:00+14:00"}, "detail.startTime"),
+        ({"endTime": "9999-12-31T23:59:59-23:59"}, "detail.endTime"),
+        # a header *name* is input too: never shown (it was, newline and 5000 characters)
+        ({"inviteHeaders": {"X-Evil\nInjected: yes" + "A" * 5000: 1}}, "detail.inviteHeaders"),
     ],
 )
 def test_hostile_detail_is_refused_with_a_short_message(
@@ -86,7 +91,14 @@ def test_hostile_detail_is_refused_with_a_short_message(
     message = str(info.value)
     assert where in message
     assert len(message) < 200 and "\n" not in message
-    assert FROM_NUMBER not in message
+    assert FROM_NUMBER not in message and "Injected" not in message
+
+
+def test_an_event_time_out_of_range_in_utc_is_refused() -> None:
+    raw = event("STARTED", arn=ARN_A)
+    raw["time"] = "9999-12-31T23:59:59-23:59"
+    with pytest.raises(EventError, match=r"first: time \(value_error\)"):
+        parse_event(raw)
 
 
 def test_wrong_detail_type_and_non_objects_are_refused() -> None:

@@ -212,6 +212,18 @@ def test_lone_surrogates_in_str_input() -> None:
     assert meta.warnings
 
 
+def test_lone_surrogate_escaped_inside_an_event_json() -> None:
+    """A JSON escape ("\\ud800") makes a lone surrogate only after json.loads, past the repair
+    of the input text: it must be repaired with a warning there too, not escape as
+    UnicodeEncodeError."""
+    event = json.dumps({"detail": {"siprecMetadata": GOOD.format(name="a\ud800b")}})
+    assert "\\ud800" in event  # ASCII JSON text: the surrogate exists only once decoded
+    for data in (event, event.encode("ascii")):
+        meta = parse_metadata(data)
+        assert meta.participants[0].name == "a?b"
+        assert any("unencodable character" in w for w in meta.warnings)
+
+
 def test_too_many_participants() -> None:
     many = "".join(f'<participant participant_id="q{i}"/>' for i in range(600))
     doc = GOOD.format(name="n").replace("</recording>", many + "</recording>")

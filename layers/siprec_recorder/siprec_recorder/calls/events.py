@@ -11,6 +11,7 @@ errors that never echo the input.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -34,6 +35,7 @@ _ARN = (
     r":stream/[A-Za-z0-9_.-]{1,256}/\d{1,20}$"
 )
 _FRAGMENT = r"^\d{1,128}$"
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}|\d{1,6}")  # what our models name
 _CFG = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
 
@@ -76,6 +78,11 @@ class StreamingStatusDetail(BaseModel):
     update_headers: dict[str, str] | None = Field(default=None, alias="updateHeaders")
     sdp: SdpInfo | None = None
 
+    @field_validator("start_time", "end_time", "fail_time")
+    @classmethod
+    def _in_utc_range(cls, value: datetime | None) -> datetime | None:
+        return _utc_representable(value)
+
     @field_validator("invite_headers", "update_headers")
     @classmethod
     def _bounded_headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
@@ -102,6 +109,11 @@ class StreamingStatusEvent(BaseModel):
     region: str | None = Field(default=None, max_length=32)
     detail: StreamingStatusDetail
 
+    @field_validator("time")
+    @classmethod
+    def _in_utc_range(cls, value: datetime) -> datetime:
+        return _utc_representable(value)
+
     @property
     def status(self) -> Status:
         """The streaming status (STARTED / UPDATED / ENDED / FAILED)."""
@@ -111,6 +123,17 @@ class StreamingStatusEvent(BaseModel):
     def transaction_id(self) -> str:
         """The call's transaction id (the correlation id of everything downstream)."""
         return self.detail.transaction_id
+
+
+def _utc_representable(value: datetime | None) -> datetime | None:
+    """Refuse a time whose UTC form is outside datetime's years 1-9999 ("9999-12-31T23:59-23:59"
+    is valid ISO-8601, but iso() could not write it)."""
+    if value is not None and value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("time out of range once in UTC") from None
+    return value
 
 
 def iso(value: datetime | None) -> str | None:
@@ -159,8 +182,15 @@ def describe(exc: ValidationError) -> str:
     """A one-line summary of a validation error that never echoes the input values."""
     errors = exc.errors(include_input=False, include_url=False)
     first = errors[0] if errors else {"loc": (), "type": "invalid"}
-    loc = ".".join(str(p) for p in first["loc"]) or "(root)"
+    loc = ".".join(_loc_part(p) for p in first["loc"]) or "(root)"
     kind = first["type"]
     return (
         f"not a valid Chime streaming status event: {len(errors)} problem(s), first: {loc} ({kind})"
     )
+
+
+def _loc_part(part: str | int) -> str:
+    """A location step as shown: field names and indexes are ours, but a dict key (a SIP
+    header name) is input, and may be long or hold newlines: shown only as `<key>`."""
+    text = str(part)
+    return text if _FIELD_NAME.fullmatch(text) else "<key>"

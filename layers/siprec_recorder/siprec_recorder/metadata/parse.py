@@ -198,4 +198,6 @@ def _from_event(
         raise MetadataError(f"event{shown} has no siprecMetadata")
     found = found.merged(coerce_headers(detail.get("inviteHeaders"), "inviteHeaders"))
     found = found.merged(coerce_headers(detail.get("updateHeaders"), "updateHeaders"))
+    # a JSON escape can carry a lone surrogate ("\ud800") that the input's own repair never saw
+    xml = decode_text(xml, warnings)
     return _dispatch(xml, None, found, extra, warnings, depth + 1)
