@@ -112,7 +112,8 @@ class StreamingStatusEvent(BaseModel):
     @field_validator("time")
     @classmethod
     def _in_utc_range(cls, value: datetime) -> datetime:
-        return _utc_representable(value)
+        _utc_representable(value)
+        return value
 
     @property
     def status(self) -> Status:
