@@ -19,7 +19,6 @@ from siprec_recorder.recording.integrity import (
     check_recording,
     parse_signature,
     sign_manifest,
-    verify_recording,
 )
 from tests.compliance.fixtures import PREFIX, make_recording
 
@@ -54,6 +53,11 @@ def test_untouched_recording_has_no_problems_and_a_valid_signature(signed, kms) 
     assert result.objects_checked == 3
 
 
+def problems_of(root: Path, kms: Any = None, trusted: list[str] | None = None) -> list[Any]:
+    verifier = KmsVerifier(kms) if kms is not None else None
+    return check_recording(root, verifier=verifier, trusted_key_ids=trusted or []).problems
+
+
 def test_signature_file_names_key_algorithm_and_the_manifest_digest(signed) -> None:
     root, key_id = signed
     doc = json.loads((root / SIGNATURE_NAME).read_bytes())
@@ -68,49 +72,50 @@ def test_signature_file_names_key_algorithm_and_the_manifest_digest(signed) -> N
 
 
 def test_changed_byte_is_named_with_both_digests(signed, kms) -> None:
-    root, _ = signed
+    root, key_id = signed
     path = root / "agent-1.wav"
     data = bytearray(path.read_bytes())
     data[5000] ^= 0x01
     path.write_bytes(bytes(data))
-    problems = verify_recording(root, verifier=KmsVerifier(kms))
+    problems = problems_of(root, kms, [key_id])
     assert [p.key for p in problems] == [PREFIX + "agent-1.wav"]
     assert "sha256 is " + hashlib.sha256(bytes(data)).hexdigest() in problems[0].what
     assert "size" not in problems[0].what  # same length: only the digest differs
 
 
 def test_missing_object(signed, kms) -> None:
-    root, _ = signed
+    root, key_id = signed
     (root / "stereo.wav").unlink()
-    problems = verify_recording(root, verifier=KmsVerifier(kms))
+    problems = problems_of(root, kms, [key_id])
     assert [(p.key, p.what.split(":")[0]) for p in problems] == [(PREFIX + "stereo.wav", "missing")]
 
 
 def test_extra_object_even_in_a_subfolder(signed, kms) -> None:
-    root, _ = signed
+    root, key_id = signed
     (root / "later").mkdir()
     (root / "later" / "inserted.wav").write_bytes(b"RIFF")
-    problems = verify_recording(root, verifier=KmsVerifier(kms))
+    problems = problems_of(root, kms, [key_id])
     assert [(p.key, p.what.split(":")[0]) for p in problems] == [("later/inserted.wav", "extra")]
 
 
 def test_tags_sidecar_of_a_listed_object_is_not_extra(signed, kms) -> None:
-    root, _ = signed
+    root, key_id = signed
     (root / "stereo.wav.tags.json").write_text("{}")
-    assert verify_recording(root, verifier=KmsVerifier(kms)) == []
+    assert problems_of(root, kms, [key_id]) == []
 
 
 def test_consistently_tampered_manifest_is_caught_by_the_signature(signed, kms) -> None:
     """Swap audio and update its size+digest in the manifest: only the signature can tell."""
-    root, _ = signed
+    root, key_id = signed
     (root / "agent-1.wav").write_bytes((root / "customer-0.wav").read_bytes())
     manifest = json.loads((root / "manifest.json").read_bytes())
     for obj in manifest["objects"]:
         if obj["key"].endswith("agent-1.wav"):
             raw = (root / "agent-1.wav").read_bytes()
             obj["bytes"], obj["sha256"] = len(raw), hashlib.sha256(raw).hexdigest()
+            obj["sha512"] = hashlib.sha512(raw).hexdigest()
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    problems = verify_recording(root, verifier=KmsVerifier(kms))
+    problems = problems_of(root, kms, [key_id])
     keys = sorted(p.key for p in problems)
     assert keys == ["manifest.json", SIGNATURE_NAME]
     assert any("changed after signing" in p.what for p in problems)
@@ -118,13 +123,13 @@ def test_consistently_tampered_manifest_is_caught_by_the_signature(signed, kms) 
 
 
 def test_bad_signature_bytes(signed, kms) -> None:
-    root, _ = signed
+    root, key_id = signed
     doc = json.loads((root / SIGNATURE_NAME).read_bytes())
     sig = bytearray(base64.b64decode(doc["signature"]))
     sig[-1] ^= 0x55
     doc["signature"] = base64.b64encode(bytes(sig)).decode()
     (root / SIGNATURE_NAME).write_text(json.dumps(doc))
-    result = check_recording(root, verifier=KmsVerifier(kms))
+    result = check_recording(root, verifier=KmsVerifier(kms), trusted_key_ids=[key_id])
     assert result.signature_valid is False
     assert [p.key for p in result.problems] == [SIGNATURE_NAME]
 
@@ -135,8 +140,70 @@ def test_signature_by_another_key_is_untrusted(tmp_path: Path, kms) -> None:
     trusted, other = new_key(kms), new_key(kms)
     sig = sign_manifest((root / "manifest.json").read_bytes(), KmsSigner(other, kms))
     (root / SIGNATURE_NAME).write_bytes(sig)
-    problems = check_recording(root, verifier=KmsVerifier(kms), trusted_key_ids=[trusted]).problems
-    assert [p.what for p in problems] == [f"signed by untrusted key {other}"]
+    result = check_recording(root, verifier=KmsVerifier(kms), trusted_key_ids=[trusted])
+    assert result.signature_valid is False
+    (problem,) = result.problems
+    assert problem.key == SIGNATURE_NAME and "does not verify" in problem.what
+    assert other in problem.what
+
+
+def test_a_key_aliased_to_look_like_the_trusted_one_proves_nothing(tmp_path: Path, kms) -> None:
+    """An alias whose name ends with the trusted key's id (alias/x/<trusted id>) on another
+    key: the signature is checked with the trusted key itself, so it fails."""
+    root = tmp_path / "rec"
+    make_recording(root)
+    trusted, other = new_key(kms), new_key(kms)
+    kms.create_alias(AliasName=f"alias/x/{trusted}", TargetKeyId=other)
+    sig = sign_manifest((root / "manifest.json").read_bytes(), KmsSigner(f"alias/x/{trusted}", kms))
+    (root / SIGNATURE_NAME).write_bytes(sig)
+    result = check_recording(root, verifier=KmsVerifier(kms), trusted_key_ids=[trusted])
+    assert result.signature_valid is False and result.problems
+
+
+def test_a_valid_signature_without_a_trusted_key_is_not_reported_valid(signed, kms) -> None:
+    root, _key_id = signed
+    result = check_recording(root, verifier=KmsVerifier(kms))
+    assert result.problems == [] and result.signature_valid is None
+    assert any("no trusted signing key" in note for note in result.notes)
+    strict = check_recording(root, verifier=KmsVerifier(kms), require_signature=True)
+    assert [p.key for p in strict.problems] == [SIGNATURE_NAME]
+
+
+def test_a_removed_signature_fails_when_a_key_is_trusted(signed, kms) -> None:
+    root, key_id = signed
+    (root / SIGNATURE_NAME).unlink()
+    result = check_recording(root, verifier=KmsVerifier(kms), trusted_key_ids=[key_id])
+    assert [p.key for p in result.problems] == [SIGNATURE_NAME]
+    assert "absent" in result.problems[0].what
+
+
+def test_an_object_moved_within_the_folder_is_missing_and_extra(signed, kms) -> None:
+    root, key_id = signed
+    (root / "elsewhere").mkdir()
+    (root / "agent-1.wav").rename(root / "elsewhere" / "agent-1.wav")
+    problems = problems_of(root, kms, [key_id])
+    assert sorted((p.key, p.what.split(":")[0]) for p in problems) == [
+        ("elsewhere/agent-1.wav", "extra"),
+        (PREFIX + "agent-1.wav", "missing"),
+    ]
+
+
+def test_the_sha512_is_checked_too(tmp_path: Path) -> None:
+    """The vCon's content_hash is the manifest's sha512: a wrong one is a problem, even when
+    the sha256 matches."""
+    root = tmp_path / "rec"
+    make_recording(root)
+    manifest = json.loads((root / "manifest.json").read_bytes())
+    entry = next(o for o in manifest["objects"] if o["key"].endswith("stereo.wav"))
+    entry["sha512"] = hashlib.sha512((root / "stereo.wav").read_bytes()).hexdigest()
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    assert problems_of(root) == []
+    entry["sha512"] = "0" * 128
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    problems = problems_of(root)
+    assert [(p.key, p.what) for p in problems] == [
+        (PREFIX + "stereo.wav", "sha512 does not match the manifest")
+    ]
 
 
 def test_unsigned_recording_is_a_note_unless_a_signature_is_required(tmp_path: Path) -> None:
@@ -186,14 +253,14 @@ def test_hostile_manifest_entries(tmp_path: Path) -> None:
         "not an object",
     ]
     (root / "manifest.json").write_text(json.dumps(manifest))
-    problems = verify_recording(root)
+    problems = problems_of(root)
     assert [p.key for p in problems] == ["objects[3]", "objects[4]", "objects[5]", "objects[6]"]
     assert "safe" in problems[0].what
 
 
 def test_missing_or_broken_manifest(tmp_path: Path) -> None:
-    assert [str(p) for p in verify_recording(tmp_path)] == ["manifest.json: missing"]
+    assert [str(p) for p in problems_of(tmp_path)] == ["manifest.json: missing"]
     (tmp_path / "manifest.json").write_text("{oops")
-    assert verify_recording(tmp_path)[0].what.startswith("not JSON")
+    assert problems_of(tmp_path)[0].what.startswith("not JSON")
     (tmp_path / "manifest.json").write_text("[" * 200_000)
-    assert verify_recording(tmp_path)[0].what == "not JSON (RecursionError)"
+    assert problems_of(tmp_path)[0].what == "not JSON (RecursionError)"

@@ -91,3 +91,10 @@ def test_s3_prefix(tmp_path: Path, aws: None, capsys) -> None:
     assert main(["verify", url]) == 1
     assert "MISMATCH smuggled.wav: extra" in capsys.readouterr().out
     assert main(["verify", "s3://recs/nothing-here/"]) == 2
+    # the whole signed recording copied under another call's folder: every object is intact
+    # and the signature valid, but the keys say where it belongs
+    other = PREFIX.rstrip("/").rsplit("/", 1)[0] + "/another-call/"
+    for path in root.iterdir():
+        s3.upload_file(str(path), "recs", other + path.name)
+    assert main(["verify", f"s3://recs/{other}", "--key-id", key_id]) == 1
+    assert f"not in the recording's folder {other}" in capsys.readouterr().out

@@ -143,12 +143,13 @@ def test_signed_manifest_verifies_and_detects_tampering(tmp_path: Path) -> None:
     sig = json.loads((folder / "manifest.json.sig").read_text())
     manifest_sha = hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()
     assert sig["manifest_sha256"] == manifest_sha and sig["key_id"] == "local-test-key"
-    assert check_recording(folder, verifier=HmacVerifier()).signature_valid is True
+    trusted = ["local-test-key"]
+    checked = check_recording(folder, verifier=HmacVerifier(), trusted_key_ids=trusted)
+    assert checked.signature_valid is True and checked.problems == []
     wav = folder / "agent-2.wav"
     wav.write_bytes(wav.read_bytes()[:-2] + b"\x01\x00")
-    assert [p.key for p in check_recording(folder, verifier=HmacVerifier()).problems] == [
-        FOLDER + "agent-2.wav"
-    ]
+    tampered = check_recording(folder, verifier=HmacVerifier(), trusted_key_ids=trusted)
+    assert [p.key for p in tampered.problems] == [FOLDER + "agent-2.wav"]
 
 
 def test_one_way_call_still_writes_the_surviving_party_and_quarantine(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from siprec_recorder.recording.report import render_report
 
     with tempfile.TemporaryDirectory(prefix="siprec-report-") as tmp:
-        root = local_root(args.target, Path(tmp))
+        root, _folder = local_root(args.target, Path(tmp))
         manifest = load_manifest(root / "manifest.json")
         out = args.out or Path(f"{_safe_name(manifest)}-report.png")
         render_report(manifest, audio_paths(root, manifest), out)
@@ -57,7 +57,7 @@ def load_manifest(path: Path) -> dict[str, Any]:
 
 def audio_paths(root: Path, manifest: dict[str, Any]) -> dict[str, Path]:
     """Label -> local file of each participant's audio, plus "stereo"."""
-    from siprec_recorder.recording.integrity import resolve_key
+    from siprec_recorder.recording.integrity import recording_folder, resolve_key
 
     paths: dict[str, Path] = {}
     wanted = [
@@ -66,16 +66,17 @@ def audio_paths(root: Path, manifest: dict[str, Any]) -> dict[str, Path]:
     stereo = manifest.get("stereo")
     if isinstance(stereo, dict):
         wanted.append(("stereo", stereo.get("key")))
+    objects = manifest.get("objects")
+    listed = (
+        [o.get("key") for o in objects if isinstance(o, dict)] if isinstance(objects, list) else []
+    )
+    folder = recording_folder([k for k in listed + [k for _, k in wanted] if isinstance(k, str)])
     for label, key in wanted:
         if isinstance(key, str) and key:
-            path = resolve_key(root, key) if _plain(key) else None
+            path = resolve_key(root, key, folder)
             if path is not None:
                 paths.setdefault(label, path)
     return paths
-
-
-def _plain(key: str) -> bool:
-    return not key.startswith("/") and ".." not in key.split("/") and "\\" not in key
 
 
 def _safe_name(manifest: dict[str, Any]) -> str:

@@ -48,8 +48,10 @@ def run(args: argparse.Namespace) -> int:
     from siprec_recorder.recording.integrity import SIGNATURE_NAME, check_recording
 
     trusted = args.key_id or [k for k in [Settings.from_env().signing_key_id] if k]
+    if args.no_kms:
+        trusted = []  # digests only: a configured key does not make the signature required
     with tempfile.TemporaryDirectory(prefix="siprec-verify-") as tmp:
-        root = local_root(args.target, Path(tmp))
+        root, folder = local_root(args.target, Path(tmp))
         verifier = None
         if not args.no_kms and (root / SIGNATURE_NAME).is_file():
             verifier = kms_verifier()
@@ -58,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
             verifier=verifier,
             require_signature=args.require_signature,
             trusted_key_ids=trusted,
+            folder=folder,
         )
     for problem in result.problems:
         print(f"MISMATCH {problem}")
@@ -72,16 +75,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def local_root(target: str, scratch: Path) -> Path:
-    """The local folder to check: the target itself, or the S3 prefix downloaded to scratch."""
+def local_root(target: str, scratch: Path) -> tuple[Path, str | None]:
+    """The local folder to check (the target itself, or the S3 prefix downloaded to scratch),
+    and for S3 the folder its objects must have been read from (their keys are bound to it)."""
     if target.startswith("s3://"):
-        from siprec_recorder.aws.s3_tree import download_prefix
+        from siprec_recorder.aws.s3_tree import download_prefix, parse_s3_url
 
-        return find_manifest_dir(download_prefix(target, scratch / "recording"))
+        _bucket, prefix = parse_s3_url(target)
+        downloaded = download_prefix(target, scratch / "recording")
+        root = find_manifest_dir(downloaded)
+        below = root.relative_to(downloaded).as_posix()
+        return root, prefix + ("" if below == "." else below + "/")
     path = Path(target)
     if not path.is_dir():
         raise RecorderError(f"not a folder: {target[:200]}")
-    return find_manifest_dir(path)
+    return find_manifest_dir(path), None
 
 
 def find_manifest_dir(path: Path) -> Path:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from siprec_recorder.recording.store import sha256_file
+from siprec_recorder.recording.store import Digests
 
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_NAME = "manifest.json.sig"
@@ -29,6 +29,7 @@ MAX_MANIFEST_BYTES = 16 << 20  # a manifest is a few KiB; refuse anything absurd
 MAX_SIGNATURE_BYTES = 64 << 10
 MAX_OBJECTS = 10_000
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX128 = re.compile(r"[0-9a-f]{128}")
 
 
 @dataclass(frozen=True)
@@ -127,19 +128,21 @@ def parse_signature(data: bytes) -> SignatureFile:
     )
 
 
-def verify_recording(root: Path, *, verifier: Verifier | None = None) -> list[Problem]:
-    """Each object's size and SHA-256 against the manifest, missing/extra objects, the signature."""
-    return check_recording(root, verifier=verifier).problems
-
-
 def check_recording(
     root: Path,
     *,
     verifier: Verifier | None = None,
     require_signature: bool = False,
     trusted_key_ids: Collection[str] = (),
+    folder: str | None = None,
 ) -> CheckResult:
-    """Like `verify_recording`, also saying what could not be checked and why."""
+    """Each object's size and digests against the manifest, missing/extra objects, the
+    signature; problems (mismatches) and notes (what could not be checked, and why).
+
+    `trusted_key_ids`: the signing keys to trust (the signature is checked with them, never
+    with the key its file names, and must be there). `folder`: the S3 folder the recording was
+    read from; every object key must then be that folder plus its path under root.
+    """
     result = CheckResult()
     manifest_path = root / MANIFEST_NAME
     if not manifest_path.is_file():
@@ -147,9 +150,10 @@ def check_recording(
         return result
     manifest_bytes, manifest = _load_manifest(manifest_path, result)
     if manifest is not None:
-        _check_objects(root, manifest, result)
+        _check_objects(root, manifest, folder, result)
     if manifest_bytes is not None:
-        _check_signature(root, manifest_bytes, verifier, require_signature, trusted_key_ids, result)
+        require = require_signature or bool(trusted_key_ids)
+        _check_signature(root, manifest_bytes, verifier, require, trusted_key_ids, result)
     return result
 
 
@@ -173,17 +177,28 @@ def _load_manifest(path: Path, result: CheckResult) -> tuple[bytes | None, dict[
     return data, doc
 
 
-def _check_objects(root: Path, manifest: Mapping[str, Any], result: CheckResult) -> None:
-    claimed: set[Path] = set()
+def _check_objects(
+    root: Path, manifest: Mapping[str, Any], folder: str | None, result: CheckResult
+) -> None:
+    entries = []
     for index, entry in enumerate(manifest["objects"]):
         parsed = _parse_entry(entry)
         if isinstance(parsed, str):
             result.problems.append(Problem(f"objects[{index}]", parsed))
+        else:
+            entries.append(parsed)
+    base = folder if folder is not None else recording_folder([key for key, *_ in entries])
+    claimed: set[Path] = set()
+    for key, size, sha, sha512 in entries:
+        if not key.startswith(base):
+            result.problems.append(Problem(key, f"not in the recording's folder {base or '/'}"))
             continue
-        key, size, sha = parsed
-        path = resolve_key(root, key)
+        path = resolve_key(root, key, base)
         if path is None:
             result.problems.append(Problem(key, "missing: listed in the manifest, no such file"))
+            continue
+        if path in claimed:
+            result.problems.append(Problem(key, "listed twice"))
             continue
         claimed.add(path)
         result.objects_checked += 1
@@ -192,9 +207,12 @@ def _check_objects(root: Path, manifest: Mapping[str, Any], result: CheckResult)
             result.problems.append(
                 Problem(key, f"size is {actual_size} bytes, the manifest says {size}")
             )
-        actual_sha = sha256_file(path)
+        actual = Digests.of_file(path).stored(key)
+        actual_sha, actual_sha512 = actual.sha256, actual.sha512
         if actual_sha != sha:
             result.problems.append(Problem(key, f"sha256 is {actual_sha}, the manifest says {sha}"))
+        elif sha512 is not None and actual_sha512 != sha512:
+            result.problems.append(Problem(key, "sha512 does not match the manifest"))
     own = {root / MANIFEST_NAME, root / SIGNATURE_NAME}
     # The directory store keeps an object's tags beside it as <key>.tags.json (S3 keeps them on
     # the object): those of listed objects are not extra objects.
@@ -205,10 +223,11 @@ def _check_objects(root: Path, manifest: Mapping[str, Any], result: CheckResult)
             result.problems.append(Problem(rel, "extra: present but not listed in the manifest"))
 
 
-def _parse_entry(entry: Any) -> tuple[str, int, str] | str:
+def _parse_entry(entry: Any) -> tuple[str, int, str, str | None] | str:
     if not isinstance(entry, dict):
         return "not an object"
     key, size, sha = entry.get("key"), entry.get("bytes"), entry.get("sha256")
+    sha512 = entry.get("sha512")
     if not isinstance(key, str) or not key or len(key) > 1024:
         return "'key' is missing or not a string of at most 1024 characters"
     if not _safe_key(key):
@@ -217,7 +236,9 @@ def _parse_entry(entry: Any) -> tuple[str, int, str] | str:
         return f"{key}: 'bytes' is not a non-negative integer"
     if not isinstance(sha, str) or not _HEX64.fullmatch(sha):
         return f"{key}: 'sha256' is not 64 lowercase hex digits"
-    return key, size, sha
+    if sha512 is not None and (not isinstance(sha512, str) or not _HEX128.fullmatch(sha512)):
+        return f"{key}: 'sha512' is not 128 lowercase hex digits"
+    return key, size, sha, sha512
 
 
 def _safe_key(key: str) -> bool:
@@ -226,18 +247,31 @@ def _safe_key(key: str) -> bool:
     return all(part not in ("", ".", "..") for part in key.split("/"))
 
 
-def resolve_key(root: Path, key: str) -> Path | None:
-    """The file under root holding an object key: the whole key, else its shortest tails.
+def recording_folder(keys: Collection[str]) -> str:
+    """The folder (ending with "/", or "") that every object key of a recording shares.
 
-    Objects carry full S3 keys (prefix/date/transaction/x.wav); a downloaded prefix or a local
-    recording directory holds them relative to the folder of manifest.json.
+    Objects carry full S3 keys (prefix/date/call/x.wav, quarantine/...): a downloaded prefix or
+    a local recording directory holds them relative to that folder, where manifest.json is.
     """
-    parts = PurePosixPath(key).parts
-    for start in range(len(parts)):
-        candidate = root.joinpath(*parts[start:])
-        if candidate.is_file() and not candidate.is_symlink():
-            return candidate
-    return None
+    folders = [k.split("/")[:-1] for k in keys]
+    if not folders:
+        return ""
+    common = folders[0]
+    for parts in folders[1:]:
+        n = 0
+        while n < min(len(common), len(parts)) and common[n] == parts[n]:
+            n += 1
+        common = common[:n]
+    return "".join(part + "/" for part in common)
+
+
+def resolve_key(root: Path, key: str, folder: str) -> Path | None:
+    """The file under root holding an object key of the recording in `folder`: exactly there
+    (an object moved to another place in the folder is missing, not found elsewhere)."""
+    if not key.startswith(folder) or not _safe_key(key):
+        return None
+    candidate = root.joinpath(*PurePosixPath(key[len(folder) :]).parts)
+    return candidate if candidate.is_file() and not candidate.is_symlink() else None
 
 
 def _files(root: Path) -> Iterator[Path]:
@@ -273,25 +307,33 @@ def _check_signature(
                 " (manifest changed after signing)",
             )
         )
-    if trusted and not _trusted(sig.key_id, trusted):
-        result.problems.append(Problem(SIGNATURE_NAME, f"signed by untrusted key {sig.key_id}"))
     if verifier is None:
         _unchecked(result, require, "no verifier (no KMS credentials or endpoint)")
         return
+    if not trusted:
+        # anyone can sign with a key of their own: without a key to trust there is nothing
+        # a valid signature would prove
+        _unchecked(result, require, "no trusted signing key given (--key-id or SIGNING_KEY_ID)")
+        return
     try:
-        valid = verifier.verify(digest, sig.signature, sig.key_id, sig.algorithm)
+        # with each trusted key, never with the key the signature file names
+        valid_with = next(
+            (t for t in trusted if verifier.verify(digest, sig.signature, t, sig.algorithm)), None
+        )
     except SignatureUnchecked as exc:
         _unchecked(result, require, str(exc))
         return
-    result.signature_valid = valid
-    if not valid:
+    result.signature_valid = valid_with is not None
+    if valid_with is None:
         result.problems.append(
             Problem(
                 SIGNATURE_NAME,
-                f"signature does not verify over the manifest with key {sig.key_id}"
-                f" ({sig.algorithm})",
+                f"signature does not verify over the manifest with the trusted key(s)"
+                f" (its file names key {sig.key_id}, {sig.algorithm})",
             )
         )
+    else:
+        result.signature_key_id = valid_with
 
 
 def _unchecked(result: CheckResult, require: bool, reason: str) -> None:
@@ -301,8 +343,3 @@ def _unchecked(result: CheckResult, require: bool, reason: str) -> None:
         )
     else:
         result.notes.append(f"signature not checked: {reason}")
-
-
-def _trusted(key_id: str, trusted: Collection[str]) -> bool:
-    """A key id matches a trusted id, alias or ARN (KMS reports the ARN of a key given by id)."""
-    return any(key_id == t or key_id.endswith("/" + t) or t.endswith("/" + key_id) for t in trusted)
