@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 import siprec_recorder.config as config
 from tests.infra.tpl import as_list, branches, props, resources, template
 
@@ -269,6 +271,46 @@ def test_environment_names_match_config_and_the_brief() -> None:
         "SweeperFunction": {},
     }
     assert config.Settings.from_env({config.ENV_MAX_RECEIVES: "5"}).max_receives == 5
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "recordings/",
+        "a/b.c/2026-calls/",
+        "",
+        "_archive/",
+        "archive_/",
+        "rec ordings/",
+        "a//b/",
+        "../up/",
+        "r" * 128 + "/",
+        "r" * 129 + "/",
+        "caf\u00e9/",
+    ],
+)
+def test_the_prefix_the_template_accepts_is_the_one_the_functions_accept(prefix: str) -> None:
+    """IAM grants ${RecordingsPrefix}*, and the keys are built from the prefix made safe: a
+    prefix the template lets through but the code would rename (`_archive/` became
+    `archive-<hash>/`) would have every write refused. Both must agree on every value."""
+    import re
+
+    from siprec_recorder.errors import RecorderError
+
+    pattern = template()["Parameters"]["RecordingsPrefix"]["AllowedPattern"]
+    deployable = re.fullmatch(pattern, prefix) is not None
+    try:
+        accepted = config.Settings.from_env({config.ENV_PREFIX: prefix}).prefix == prefix
+    except RecorderError:
+        accepted = False
+    assert deployable == accepted
+
+
+def test_a_non_number_in_a_numeric_variable_names_the_variable() -> None:
+    from siprec_recorder.errors import RecorderError
+
+    with pytest.raises(RecorderError, match="RECORDER_TIME_BUDGET_SECONDS must be a whole number"):
+        config.Settings.from_env({config.ENV_TIME_BUDGET: "abc"})
 
 
 def test_alarms_cover_dlqs_function_errors_and_custom_metrics() -> None:

@@ -9,6 +9,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from siprec_recorder.errors import RecorderError
+
 ENV_CALLS_TABLE = "CALLS_TABLE"
 ENV_BUCKET = "RECORDINGS_BUCKET"
 ENV_PREFIX = "RECORDINGS_PREFIX"
@@ -69,17 +71,39 @@ class Settings:
             sse_kms_key_id=e.get(ENV_SSE_KMS_KEY, d.sse_kms_key_id),
             signing_key_id=e.get(ENV_SIGNING_KEY, d.signing_key_id),
             object_lock_mode=e.get(ENV_OBJECT_LOCK_MODE, d.object_lock_mode).upper(),
-            object_lock_days=int(e.get(ENV_OBJECT_LOCK_DAYS, d.object_lock_days) or 0),
+            object_lock_days=_int(e, ENV_OBJECT_LOCK_DAYS, d.object_lock_days),
             report_enabled=e.get(ENV_REPORT, "false").lower() in ("1", "true", "yes"),
             agent_aor_pattern=e.get(ENV_AGENT_AOR_PATTERN, d.agent_aor_pattern),
-            time_budget_seconds=int(e.get(ENV_TIME_BUDGET, d.time_budget_seconds)),
-            ended_timeout_minutes=int(e.get(ENV_ENDED_TIMEOUT, d.ended_timeout_minutes)),
-            stream_grace_minutes=int(e.get(ENV_STREAM_GRACE, d.stream_grace_minutes)),
-            call_ttl_days=int(e.get(ENV_CALL_TTL_DAYS, d.call_ttl_days)),
-            max_receives=int(e.get(ENV_MAX_RECEIVES, d.max_receives)),
+            time_budget_seconds=_int(e, ENV_TIME_BUDGET, d.time_budget_seconds),
+            ended_timeout_minutes=_int(e, ENV_ENDED_TIMEOUT, d.ended_timeout_minutes),
+            stream_grace_minutes=_int(e, ENV_STREAM_GRACE, d.stream_grace_minutes),
+            call_ttl_days=_int(e, ENV_CALL_TTL_DAYS, d.call_ttl_days),
+            max_receives=_int(e, ENV_MAX_RECEIVES, d.max_receives),
         )
 
 
 def _prefix(value: str) -> str:
+    """`recordings` -> `recordings/`. Refused unless every segment is already a safe key
+    segment: keys are built from the prefix made safe (recording.keys), IAM grants the prefix
+    as given, and the two must be the same string."""
+    from siprec_recorder.recording.keys import normalise_prefix
+
     value = value.strip("/")
-    return f"{value}/" if value else ""
+    value = f"{value}/" if value else ""
+    if normalise_prefix(value) != value:
+        raise RecorderError(
+            f"{ENV_PREFIX} {value[:80]!r}: each segment must be letters, digits, '.', '_' or '-',"
+            " starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole-number variable; RecorderError naming it when it is not one."""
+    raw = env.get(name, "")
+    if not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise RecorderError(f"{name} must be a whole number, not {raw[:40]!r}") from None
