@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -39,7 +39,17 @@ def test_sanitising_keeps_allowed_characters_and_caps_length() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["+14155550123", "14155550123", "(415) 555-0123", "415-555-0123", "+44 20 7946 0958"]
+    "value",
+    [
+        "+14155550123",
+        "14155550123",
+        "(415) 555-0123",
+        "415-555-0123",
+        "+44 20 7946 0958",
+        "1.555.555.0127",
+        "+1.555.555.0127",
+        "1555555012700000",  # 16 plain digits: a card number's length, not a hex id
+    ],
 )
 def test_phone_numbers_are_refused(value: str) -> None:
     for key in (TAG_PARTICIPANT, TAG_CALL_ID, TAG_INTERACTION):
@@ -78,6 +88,17 @@ def test_folder_uses_utc_date_and_interaction_id_else_transaction() -> None:
     assert fallback.folder == "2026/11/27/8a3b-tx/"
     with pytest.raises(StorageError):
         recording_keys(None, "tx", datetime(2026, 1, 1), "x/")  # naive time is refused
+
+
+def test_an_interaction_id_that_could_be_a_phone_number_never_names_the_folder() -> None:
+    """A SIP URI taken for the interaction id: the folder (in every listing, log line and the
+    vCon's name) uses the transaction id instead."""
+    when = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    for phoney in ("sip:+15555550127@198.51.100.10", "1.555.555.0127", "+44 20 7946 0958"):
+        keys = recording_keys(phoney, "tx-9", when, "recordings/")
+        assert keys.folder == "recordings/2026/11/26/tx-9/"
+        assert "555" not in keys.vcon and "7946" not in keys.vcon
+    assert recording_keys(UUID, "tx-9", when, "").folder == f"2026/11/26/{UUID}/"
 
 
 @pytest.mark.parametrize(

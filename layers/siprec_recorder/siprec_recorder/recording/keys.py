@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from siprec_recorder.errors import StorageError
+from siprec_recorder.recording.tags import could_be_personal
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_SEGMENT = 128
@@ -93,7 +94,10 @@ def recording_keys(
     """The folder of a call: prefix, start date (UTC), then the interaction or transaction id."""
     if start_time.tzinfo is None:
         raise StorageError("call start_time must be timezone-aware")
-    ident = interaction_id or transaction_id
+    # the folder name shows in every listing and log line: an interaction id that could be a
+    # phone number (a SIP URI taken for one) gives way to the transaction id
+    usable = interaction_id if interaction_id and not could_be_personal(interaction_id) else None
+    ident = usable or transaction_id
     if not ident:
         raise StorageError("call has neither an interaction id nor a transaction id")
     day = start_time.astimezone(UTC)

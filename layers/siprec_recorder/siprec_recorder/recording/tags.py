@@ -3,8 +3,8 @@
 Tags are visible to anyone who may list the bucket, unlike the objects themselves, so they carry
 only identifiers: the Genesys interaction id, the Chime transaction id, the SIP Call-ID and the
 participant's role. A guard refuses any value with a digit run that could be a phone number
-(7+ digits, optional `+`, spaces/hyphens/parentheses between), except identifiers that are a
-UUID or a hex string, whose digit runs are not numbers.
+(7+ digits, optional `+`, spaces/dots/hyphens/parentheses between), except identifiers that are
+a UUID or a hex string with letters, whose digit runs are not numbers.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ MAX_TAGS = 10  # S3 allows 10 tags per object
 
 # S3 tag values: letters, digits, spaces and _ . : / = + - @ (ASCII letters only here).
 _FORBIDDEN = re.compile(r"[^A-Za-z0-9 _.:/=+\-@]+")
-_PHONE = re.compile(r"\+?\(?\d(?:[ ()\-]{0,2}\d){6,}")
+_PHONE = re.compile(r"\+?\(?\d(?:[ ().\-]{0,2}\d){6,}")  # 1.555.555.0127 too
 _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
-_HEX = re.compile(r"[0-9a-fA-F]{16,}")
+# hex with at least one letter: 16+ plain digits are a card-number length, not an id
+_HEX = re.compile(r"(?=[0-9]*[a-fA-F])[0-9a-fA-F]{16,}")
 ID_KEYS = frozenset({TAG_INTERACTION, TAG_TRANSACTION, TAG_CALL_ID})
 
 
@@ -47,6 +48,11 @@ def looks_like_phone_number(value: str) -> bool:
 def is_opaque_id(value: str) -> bool:
     """A UUID or a long hex string: digits in it are not a phone number."""
     return _UUID.fullmatch(value) is not None or _HEX.fullmatch(value) is not None
+
+
+def could_be_personal(value: str) -> bool:
+    """A value that may hold a phone number: not to be shown where listings reach (tags, keys)."""
+    return looks_like_phone_number(value) and not is_opaque_id(value)
 
 
 def guard_tag(key: str, value: str) -> str:
