@@ -146,6 +146,23 @@ def test_cli_refuses_without_anything_to_check(
     assert "nothing to check" in capsys.readouterr().err
 
 
+def test_no_credentials_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No credentials anywhere (and no instance metadata): botocore's NoCredentialsError used
+    to escape the bucket check as a traceback (exit 1)."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli.main(["doctor", "--region", REGION, "--bucket", "some-bucket"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot reach AWS: NoCredentialsError" in err
+
+
 def test_report_prints_fixes_only_for_problems() -> None:
     findings: list[Any] = [
         Finding("a", "OK", "fine", "unused fix"),

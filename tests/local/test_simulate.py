@@ -248,4 +248,8 @@ def test_cli_writes_events_media_and_call_json(tmp_path: Path) -> None:
 
 def test_cli_refuses_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--out", str(tmp_path), "--duration", "5", "--late-join", "9"]) == 2
-    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "late_join_s must leave" in err
+    assert "ValueError" not in err  # a project error, not a Python exception's name
+    assert main(["simulate", "--out", str(tmp_path), "--duration", "1"]) == 2
+    assert "duration_s must be 2 s .. 4 h" in capsys.readouterr().err

@@ -120,6 +120,17 @@ def test_bad_headers_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
     assert status == 2 and "headers" in err
 
 
+def test_an_agent_pattern_too_large_for_re_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """'a{99999999999}' makes re.compile raise OverflowError, not re.error."""
+    status, _, err = run(
+        capsys, str(SIPREC_CORPUS / "sems_1.xml"), "--agent-aor-pattern", "a{99999999999}"
+    )
+    assert status == 2 and err.count("\n") == 1
+    assert "agent aor pattern is not a valid regular expression" in err
+
+
 def test_real_process_reads_stdin() -> None:
     data = (SIPREC_CORPUS / "sems_1.txt").read_bytes()
     proc = subprocess.run(

@@ -17,8 +17,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from siprec_recorder.aws.deployment_chime import check_rule, check_voice_connector
-from siprec_recorder.aws.findings import Finding, error_code, guard
-from siprec_recorder.errors import RecorderError
+from siprec_recorder.aws.findings import Finding, error_code, guard, unreachable
 
 if TYPE_CHECKING:
     from mypy_boto3_chime_sdk_voice import ChimeSDKVoiceClient
@@ -96,7 +95,7 @@ def from_stack(cfn: CloudFormationClient, base: Deployment) -> tuple[Deployment,
         fix = "check --stack and --region (sam deploy prints the stack name)"
         return base, [Finding("stack", "FAIL", f"stack {base.stack!r}: {error_code(exc)}", fix)]
     except BotoCoreError as exc:
-        raise RecorderError(f"cannot reach AWS: {type(exc).__name__}") from exc
+        raise unreachable(exc) from exc
     out = {o.get("OutputKey"): o.get("OutputValue", "") for o in stack.get("Outputs", [])}
     par = {p.get("ParameterKey"): p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
     found = {f: out[k] for f, k in _FROM_OUTPUTS.items() if out.get(k)}
@@ -126,6 +125,8 @@ def check_bucket(s3: S3Client, bucket: str) -> tuple[list[Finding], str, bool]:
     except ClientError as exc:
         fix = "deploy the stack or pass the right --bucket/--region; the caller needs s3:ListBucket"
         return [Finding("bucket", "FAIL", f"{bucket}: {error_code(exc)}", fix)], "", False
+    except BotoCoreError as exc:
+        raise unreachable(exc) from exc
     kms_key: list[str] = []
 
     def encryption() -> list[Finding]:
@@ -209,7 +210,7 @@ def probe_write(s3: S3Client, bucket: str, prefix: str) -> Finding:
         fix = "the KMS key policy or bucket policy may block writes; see CloudTrail for the denial"
         return Finding("bucket write probe", "FAIL", f"put/delete {key}: {error_code(exc)}", fix)
     except BotoCoreError as exc:
-        raise RecorderError(f"cannot reach AWS: {type(exc).__name__}") from exc
+        raise unreachable(exc) from exc
     return Finding("bucket write probe", "OK", f"wrote and deleted s3://{bucket}/{key}")
 
 

@@ -27,6 +27,11 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", "ClientError"))
 
 
+def unreachable(exc: BotoCoreError) -> RecorderError:
+    """The one error for "no credentials, no network, no endpoint": it stops every check."""
+    return RecorderError(f"cannot reach AWS: {type(exc).__name__}")
+
+
 def guard(check: str, fix: str, fn: Callable[[], list[Finding]]) -> list[Finding]:
     """Run one check; an AWS error becomes a FAIL finding, a missing credential stops all."""
     try:
@@ -34,4 +39,4 @@ def guard(check: str, fix: str, fn: Callable[[], list[Finding]]) -> list[Finding
     except ClientError as exc:
         return [Finding(check, "FAIL", f"AWS said {error_code(exc)}", fix)]
     except BotoCoreError as exc:
-        raise RecorderError(f"cannot reach AWS: {type(exc).__name__}") from exc
+        raise unreachable(exc) from exc

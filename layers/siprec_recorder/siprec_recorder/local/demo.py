@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from siprec_recorder.aws.calls_table import CallsTable
+from siprec_recorder.errors import RecorderError
 from siprec_recorder.local.driver import LocalPipeline
 from siprec_recorder.local.stack import LocalStack
 from siprec_recorder.simulate import SimulatedCall, ingest, simulate_call
@@ -46,7 +47,7 @@ def run_demo(out: Path, *, duration_s: float = 120, seed: int = 7) -> DemoResult
     status = stored.status.value if stored else "UNKNOWN"
     manifests = sorted(out.rglob("manifest.json"))
     if not manifests:
-        raise RuntimeError(f"no recording landed in S3 (call status {status})")
+        raise RecorderError(f"no recording landed in S3 (call status {status})")
     manifest = json.loads(manifests[0].read_text())
     return DemoResult(call, manifest, tags, status, out)
 

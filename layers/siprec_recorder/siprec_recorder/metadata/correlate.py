@@ -151,7 +151,7 @@ def agent_pattern_error(pattern: str | None) -> str | None:
 def _pattern(pattern: str) -> re.Pattern[str]:
     try:
         return re.compile(pattern, re.IGNORECASE)
-    except re.error:
+    except (re.error, OverflowError, RecursionError):  # 'a{99999999999}' overflows, not re.error
         raise MetadataError("agent aor pattern is not a valid regular expression") from None
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from siprec_recorder.errors import RecorderError
 from siprec_recorder.simulate import audio
 from siprec_recorder.simulate import events as ev
 from siprec_recorder.simulate.model import SimulatedCall, SimulatedLeg
@@ -47,11 +48,11 @@ def simulate_call(
 ) -> SimulatedCall:
     """Simulate one two-party SIPREC call (see the module docstring)."""
     if not 2 <= duration_s <= 4 * 3600:
-        raise ValueError("duration_s must be 2 s .. 4 h")
+        raise RecorderError("duration_s must be 2 s .. 4 h")
     duration_ms = round_ms(duration_s * 1000)
     late_ms = round_ms(late_join_s * 1000)
     if not 0 <= late_ms < duration_ms - 1000:
-        raise ValueError("late_join_s must leave at least 1 s of the call")
+        raise RecorderError("late_join_s must leave at least 1 s of the call")
     rng = random.Random(seed)  # noqa: S311 - test data
     nprng = np.random.default_rng(seed)
     offset = (seed % SEED_HOURS) * 3_600_000
