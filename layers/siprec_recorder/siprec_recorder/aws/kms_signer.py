@@ -9,6 +9,7 @@ with the public key; real KMS signs the digest as given.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import boto3
@@ -86,3 +87,21 @@ class KmsVerifier:
         except BotoCoreError as exc:
             raise SignatureUnchecked(f"KMS unreachable: {type(exc).__name__}") from None
         return bool(response.get("SignatureValid"))
+
+
+_ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS")
+
+
+def verifier_from_environment() -> KmsVerifier | None:
+    """A KMS verifier when credentials (or an endpoint) and a region are configured, else None:
+    `verify` then says the signature was not checked, and why."""
+    try:
+        session = boto3.session.Session()
+        has_endpoint = any(os.environ.get(v) for v in _ENDPOINT_VARS)
+        if session.get_credentials() is None and not has_endpoint:
+            return None
+        if session.region_name is None:
+            return None
+        return KmsVerifier(session.client("kms"))
+    except (BotoCoreError, ValueError):  # a broken profile or config only means "not checked"
+        return None

@@ -8,15 +8,11 @@ line; exit 0 when everything matches, 1 when something does not, 2 on bad input.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from siprec_recorder.errors import RecorderError
-
-_ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS")
 
 
 def register(subparsers: Any) -> None:
@@ -54,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
         root, folder = local_root(args.target, Path(tmp))
         verifier = None
         if not args.no_kms and (root / SIGNATURE_NAME).is_file():
-            verifier = kms_verifier()
+            from siprec_recorder.aws.kms_signer import verifier_from_environment
+
+            verifier = verifier_from_environment()
         result = check_recording(
             root,
             verifier=verifier,
@@ -102,22 +100,3 @@ def find_manifest_dir(path: Path) -> Path:
     if not found:
         raise RecorderError("no manifest.json in the folder or below it")
     raise RecorderError("more than one manifest.json below the folder: name one recording")
-
-
-def kms_verifier() -> Any | None:
-    """A KMS verifier when credentials or an endpoint are configured, else None (with a note)."""
-    try:
-        import boto3
-
-        session = boto3.session.Session()
-        has_endpoint = any(os.environ.get(v) for v in _ENDPOINT_VARS)
-        if session.get_credentials() is None and not has_endpoint:
-            return None
-        if session.region_name is None:
-            print("signature not checked: no AWS region configured", file=sys.stderr)
-            return None
-        from siprec_recorder.aws.kms_signer import KmsVerifier
-
-        return KmsVerifier(session.client("kms"))
-    except Exception:  # noqa: BLE001 - a missing SDK or config only means "not checked"
-        return None

@@ -308,7 +308,7 @@ def _check_signature(
             )
         )
     if verifier is None:
-        _unchecked(result, require, "no verifier (no KMS credentials or endpoint)")
+        _unchecked(result, require, "no verifier (no KMS credentials, region or endpoint)")
         return
     if not trusted:
         # anyone can sign with a key of their own: without a key to trust there is nothing
