@@ -71,15 +71,17 @@ def test_kvs_stream_identical_and_fast_path_is_used(tmp_path: Path) -> None:
     assert reader._template is not None  # whole fragments were taken from the template
 
 
-def test_env_switch_selects_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = KvsStreamWriter().fragment(0, np.zeros(1600, np.int16))[1]
-    monkeypatch.setenv("SIPREC_DECODER_FAST", "0")
-    assert not StreamDecoder()._reader._fast
-    monkeypatch.setenv("SIPREC_DECODER_FAST", "1")
-    dec = StreamDecoder()
-    assert dec._reader._fast
-    dec.feed(data)
-    assert dec.close().tracks[0].frames == 10
+def test_the_escape_hatch_selects_the_general_path() -> None:
+    """SIPREC_DECODER_FAST=0 (read by config, passed to the Recorder's decoder) turns the fast
+    path off; the decoder itself reads no environment."""
+    from siprec_recorder.config import ENV_DECODER_FAST, Settings
+    from siprec_recorder.pipeline.service import RecorderDeps
+
+    assert Settings.from_env({ENV_DECODER_FAST: "0"}).decoder_fast is False
+    assert Settings.from_env({}).decoder_fast is True
+    assert RecorderDeps.__dataclass_fields__["decoder_fast"].default is True
+    assert not StreamDecoder(fast=False)._reader._fast
+    assert StreamDecoder()._reader._fast
 
 
 def test_template_survives_varying_block_counts(

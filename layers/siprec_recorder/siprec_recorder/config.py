@@ -29,6 +29,7 @@ ENV_ENDED_TIMEOUT = "SWEEP_ENDED_TIMEOUT_MINUTES"
 ENV_STREAM_GRACE = "SWEEP_STREAM_GRACE_MINUTES"
 ENV_CALL_TTL_DAYS = "CALL_TTL_DAYS"
 ENV_MAX_RECEIVES = "RECORDER_MAX_RECEIVES"
+ENV_DECODER_FAST = "SIPREC_DECODER_FAST"  # "0": the decoder's general path only (escape hatch)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Settings:
     stream_grace_minutes: int = 5
     call_ttl_days: int = 30
     max_receives: int = 3  # the recording queue's maxReceiveCount: the last try fails the call
+    decoder_fast: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -79,6 +81,7 @@ class Settings:
             stream_grace_minutes=_int(e, ENV_STREAM_GRACE, d.stream_grace_minutes),
             call_ttl_days=_int(e, ENV_CALL_TTL_DAYS, d.call_ttl_days),
             max_receives=_int(e, ENV_MAX_RECEIVES, d.max_receives),
+            decoder_fast=e.get(ENV_DECODER_FAST, "1").lower() not in ("0", "false", "no"),
         )
 
 

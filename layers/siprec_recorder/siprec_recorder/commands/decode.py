@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         result = decode_file(
             args.file,
             call_filter=call_filter,
-            fast=False if args.general else None,
+            fast=not args.general,
             spool_factory=wav_spool,
             chunk_size=CHUNK,
         )

@@ -8,7 +8,6 @@ the track's timeline. State is the current fragment plus counters; audio lives i
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,6 @@ from siprec_recorder.media.mkv import MkvReader
 from siprec_recorder.media.pcm import PcmSpool
 from siprec_recorder.media.timeline import MAX_GAP_SECONDS, Timeline
 
-ENV_FAST = "SIPREC_DECODER_FAST"  # "0" selects the general path everywhere
 KVS_TAG_PREFIX = "AWS_KINESISVIDEO_"
 
 
@@ -100,11 +98,6 @@ class _Track:
 SpoolFactory = Callable[[TrackEntry, AudioFormat], PcmSpool]
 
 
-def fast_default() -> bool:
-    """The fast path is on unless SIPREC_DECODER_FAST=0."""
-    return os.environ.get(ENV_FAST, "1") not in ("0", "false", "no")
-
-
 class StreamDecoder:
     """Incremental decoder: feed() successive bodies or chunks, then close()."""
 
@@ -113,12 +106,12 @@ class StreamDecoder:
         *,
         call_filter: CallFilter | None = None,
         spool_dir: str | Path | None = None,
-        fast: bool | None = None,
+        fast: bool = True,
         spool_factory: SpoolFactory | None = None,
         max_gap_seconds: int = MAX_GAP_SECONDS,
     ) -> None:
         self._max_gap = max_gap_seconds
-        self._reader = MkvReader(fast=fast_default() if fast is None else fast)
+        self._reader = MkvReader(fast=fast)
         self._wanted = call_filter.wanted() if call_filter else {}
         self._spool_dir = spool_dir
         self._spool_factory = spool_factory
@@ -371,7 +364,7 @@ def decode_file(
     call_filter: CallFilter | None = None,
     spool_dir: Path | None = None,
     chunk_size: int = 1 << 20,
-    fast: bool | None = None,
+    fast: bool = True,
     spool_factory: SpoolFactory | None = None,
 ) -> DecodeResult:
     """Decode a whole file, read in chunks (memory does not grow with its length)."""

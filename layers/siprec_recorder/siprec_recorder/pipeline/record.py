@@ -54,6 +54,7 @@ def record_call(
     checkpoint: Mapping[str, Any] | None = None,
     time_is_up: Callable[[], bool] = lambda: False,
     keep_partial_on_kvs_error: bool = True,
+    decoder_fast: bool = True,
 ) -> RecordOutcome:
     """Decode every stream of the plan and build the recording (or checkpoint and stop early).
 
@@ -70,7 +71,9 @@ def record_call(
             if planned.label in done and work is not None:
                 party, item = _restore(planned, done[planned.label], work, tmp)
             else:
-                party, item = _decode(planned, plan, source, tmp, keep_partial_on_kvs_error)
+                party, item = _decode(
+                    planned, plan, source, tmp, keep_partial_on_kvs_error, decoder_fast
+                )
                 fresh.append((party, item))
             if party.pcm is not None:
                 stack.callback(party.pcm.close)
@@ -140,13 +143,14 @@ def _decode(
     source: MediaSource,
     tmp: Path,
     keep_partial_on_kvs_error: bool = True,
+    fast: bool = True,
 ) -> tuple[PartyAudio, QuarantineItem | None]:
     """Fetch and decode one stream, keeping the raw bytes until we know they were all used."""
     stream = planned.stream
     if stream is None:
         return _party(planned, None, "stream never started"), None
     decoder = StreamDecoder(
-        call_filter=CallFilter(transaction_id=plan.facts.transaction_id), spool_dir=tmp
+        call_filter=CallFilter(transaction_id=plan.facts.transaction_id), spool_dir=tmp, fast=fast
     )
     error: str | None = None
     pending = bytearray()  # the decoder's fast path works on many fragments per feed

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from siprec_recorder.calls import lifecycle
 from siprec_recorder.calls.model import STREAM_STARTED, Call, CallStatus, RecordingJob
+from siprec_recorder.calls.service import JobQueue
 from siprec_recorder.errors import KvsServiceError, RecorderError, StorageError
 from siprec_recorder.pipeline.plan import plan_call
 from siprec_recorder.pipeline.record import record_call
@@ -47,10 +48,6 @@ class CallsStore(Protocol):
     def mark_failed(self, transaction_id: str, reason: str) -> Call: ...
 
 
-class JobQueue(Protocol):
-    def send_job(self, transaction_id: str, attempt: int) -> Any: ...
-
-
 class Announcer(Protocol):
     def announce(self, manifest: dict[str, Any], manifest_key: str) -> None: ...
 
@@ -67,6 +64,7 @@ class RecorderDeps:
     options: OutputOptions
     announcer: Announcer | None = None
     agent_aor_pattern: str = ""
+    decoder_fast: bool = True  # False: the decoder's general path only (SIPREC_DECODER_FAST=0)
     metric: Metric = lambda name, value: None
 
 
@@ -113,6 +111,7 @@ def handle_job(
             time_is_up=time_is_up,
             # before the last try a KVS failure is retried; the last one keeps what it got
             keep_partial_on_kvs_error=receive_count >= max_receives,
+            decoder_fast=deps.decoder_fast,
         )
     except KvsServiceError:
         # KVS throttled or failed past the adapter's backoff: SQS retries the job later

@@ -70,6 +70,7 @@ def recorder_deps(settings: Settings, metric: Any = None) -> RecorderDeps:
         options=output_options(settings),
         announcer=EventAnnouncer(settings),
         agent_aor_pattern=settings.agent_aor_pattern,
+        decoder_fast=settings.decoder_fast,
     )
     if metric is not None:
         deps.metric = metric
