@@ -7,7 +7,7 @@ Thin by design: parse the SQS batch (partial batch responses), hand each job to
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -26,14 +26,20 @@ tune_process()  # before numpy loads: one BLAS thread, decode buffers reused (se
 from siprec_recorder.calls.model import RecordingJob  # noqa: E402 - after tune_process
 from siprec_recorder.config import Settings  # noqa: E402
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+
+    from siprec_recorder.pipeline.service import RecorderDeps
+
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
-_deps: Any = None  # adapters (boto3 clients) built on the first job, reused while warm
+# adapters (boto3 clients) built on the first job, reused while warm
+_deps: RecorderDeps | None = None
 
 
-def _recorder_deps(settings: Settings) -> Any:
+def _recorder_deps(settings: Settings) -> RecorderDeps:
     """The pipeline and its adapters, imported and built once per container."""
     global _deps
     if _deps is None:
@@ -77,7 +83,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
