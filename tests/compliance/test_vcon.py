@@ -226,3 +226,24 @@ def test_party_without_audio_keeps_its_party_but_has_no_dialog(recording) -> Non
     assert len(vcon["parties"]) == 2 and [d["parties"] for d in vcon["dialog"]] == [0]
     assert [a["purpose"] for a in vcon["attachments"]] == ["interaction"]
     assert list(validator().iter_errors(vcon)) == []
+
+
+def test_call_without_audio_gets_an_incomplete_dialog(recording) -> None:
+    _, manifest = recording
+    for p in manifest["participants"]:
+        p["key"] = None
+    manifest["stereo"] = None
+    vcon = build_vcon(manifest, facts(manifest))
+    (dialog,) = vcon["dialog"]
+    assert dialog["type"] == "incomplete" and dialog["disposition"] == "failed"
+    assert dialog["parties"] == [0, 1] and dialog["interaction_id"] == manifest["interaction_id"]
+    assert not {"body", "url", "filename", "content_hash"} & dialog.keys()
+    assert [a["purpose"] for a in vcon["attachments"]] == [
+        "interaction",
+        "siprec_metadata",
+        "chime_streaming_status",
+    ]
+    for item in vcon["attachments"] + vcon["analysis"]:
+        indices = item["dialog"] if isinstance(item["dialog"], list) else [item["dialog"]]
+        assert indices and all(0 <= i < len(vcon["dialog"]) for i in indices)
+    assert list(validator().iter_errors(vcon)) == []

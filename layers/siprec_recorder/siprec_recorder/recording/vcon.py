@@ -9,6 +9,8 @@ Choices, so that any vCon consumer can use the recording without knowing this pr
   `parties`: one entry per channel). Files are external content: `filename` is the object's
   name in the recording folder, `content_hash` its digest (`sha512-...` first when the manifest
   has it, then `sha256-...`; base64url without padding), `url` only when an HTTPS base is given.
+- A call without any audio gets one `incomplete` dialog (disposition `failed`) over all parties,
+  so the attachments and the analysis always point at a dialog that exists.
 - The Genesys interaction id goes where the Contact Center extension ("CC") puts it: each
   dialog's `interaction_id`; party `role` is CC too. An "interaction" attachment also records
   where the id came from and the SIP/Chime ids it was correlated with.
@@ -26,6 +28,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
+
+from siprec_recorder.recording.manifest import iso
 
 VCON_VERSION = "0.4.0"
 EXTENSIONS = ["CC"]
@@ -69,7 +73,7 @@ def build_vcon(
 ) -> dict[str, Any]:
     """The unsigned vCon of a call from its draft manifest (deterministic for the same input)."""
     interaction = manifest.get("interaction_id") or call.interaction_id
-    start = _text(manifest.get("start_time")) or _iso(call.start_time)
+    start = _text(manifest.get("start_time")) or iso(call.start_time)
     created = _text(manifest.get("end_time")) or start
     timeline = list(manifest.get("timeline") or call.timeline or [])
     parties, by_pid, by_label = _parties(manifest, timeline)
@@ -128,6 +132,8 @@ def build_vcon(
         if originator is not None and channels and channels[0] != originator:
             dialog["originator"] = originator
         dialogs.append({**dialog, **common})
+    if not dialogs:
+        dialogs.append({**_incomplete(start, len(parties), originator), **common})
     vcon: dict[str, Any] = {
         "vcon": VCON_VERSION,
         "uuid": vcon_uuid(call.transaction_id, call.start_time),
@@ -272,10 +278,23 @@ def _recording(
     return dialog
 
 
+def _incomplete(start: str, parties: int, originator: int | None) -> dict[str, Any]:
+    """The dialog of a call with no audio: the draft's failed-call form (no content, no hash)."""
+    dialog: dict[str, Any] = {
+        "type": "incomplete",
+        "start": start,
+        "parties": list(range(parties)),
+        "disposition": "failed",
+    }
+    if originator is not None and originator != 0:
+        dialog["originator"] = originator
+    return dialog
+
+
 def _attachments(
     manifest: Mapping[str, Any], call: CallFactsLike, start: str, party: int, dialog: int
 ) -> list[dict[str, Any]]:
-    base = {"start": start, "party": party, "dialog": max(dialog, 0)}
+    base = {"start": start, "party": party, "dialog": dialog}
     facts = {
         k: manifest.get(k)
         for k in (
@@ -353,10 +372,6 @@ def _b64url(hex_digest: str) -> str:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def load_vcon_schema() -> dict[str, Any]:
