@@ -12,9 +12,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import ValidationError, parse
 
-from siprec_recorder.calls.events import StreamingStatusEvent, describe, parse_events
+from siprec_recorder.calls.events import parse_events
 from siprec_recorder.errors import EventError
 
 logger = Logger()
@@ -56,16 +55,6 @@ def _get_process() -> Process:
     return _process
 
 
-def _parse(event: Any) -> list[StreamingStatusEvent]:
-    """EventBridge form through the Powertools Parser; the SQS-wrapped form unwrapped first."""
-    if isinstance(event, dict) and "detail" in event:
-        try:
-            return [parse(event=event, model=StreamingStatusEvent)]
-        except ValidationError as exc:
-            raise EventError(describe(exc)) from None  # pydantic's own text echoes the input
-    return parse_events(event)
-
-
 def _record(outcome: dict[str, Any]) -> None:
     """One log line and the metrics of one event (ids and statuses only)."""
     logger.info("streaming status applied", extra=outcome)
@@ -85,7 +74,7 @@ def _record(outcome: dict[str, Any]) -> None:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """EventBridge (or SQS-wrapped) Chime streaming status -> calls table (+ recording job)."""
     try:
-        events = _parse(event)
+        events = parse_events(event)  # EventBridge form, or SQS-wrapped
     except EventError as exc:
         # refused input fails the invocation: after its retries it lands in the event DLQ
         logger.warning("streaming status event refused", extra={"reason": str(exc)})

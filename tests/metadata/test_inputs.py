@@ -146,10 +146,3 @@ def test_odd_sip_header_line_is_skipped() -> None:
     assert meta.headers["User-Agent"] == "VIPER"
     assert meta.headers["Require"] == "siprec"
     assert got(meta) == people("intrado_1")
-
-
-def test_facade_in_siprec_module_is_the_same_parser() -> None:
-    from siprec_recorder.metadata import siprec
-
-    path = SIPREC_CORPUS / "oracle_5.txt"
-    assert siprec.parse_metadata(path.read_bytes()) == parse_metadata(path.read_bytes())

@@ -57,7 +57,7 @@ Transition = tuple[Call, list[EnqueueRecording]]
 def read_labels(xml: str, headers: Mapping[str, str]) -> LabelsResult:
     """Parse SIPREC metadata (lazily: lxml loads only here) and list the labels someone sends."""
     from siprec_recorder.metadata.correlate import expected_labels as sent_labels
-    from siprec_recorder.metadata.siprec import parse_metadata
+    from siprec_recorder.metadata.parse import parse_metadata
 
     complete = _PARTIAL.search(xml[:4096]) is None
     try:

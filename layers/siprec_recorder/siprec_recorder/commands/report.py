@@ -31,11 +31,12 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Render the report of one recording; print where it went."""
     from siprec_recorder.commands.verify import local_root
+    from siprec_recorder.recording.integrity import MANIFEST_NAME
     from siprec_recorder.recording.report import render_report
 
     with tempfile.TemporaryDirectory(prefix="siprec-report-") as tmp:
         root, _folder = local_root(args.target, Path(tmp))
-        manifest = load_manifest(root / "manifest.json")
+        manifest = load_manifest(root / MANIFEST_NAME)
         out = args.out or Path(f"{_safe_name(manifest)}-report.png")
         render_report(manifest, audio_paths(root, manifest), out)
     print(out)

@@ -353,16 +353,3 @@ def metadata_from_xml(
         raw_xml=text if raw_xml is None else raw_xml,
         sdp=tuple(sdp),
     )
-
-
-def parse_metadata(
-    data: bytes | str,
-    *,
-    content_type: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    max_bytes: int = 1 << 20,
-) -> RecordingMetadata:
-    """Facade kept here for callers that import from `siprec`; see `metadata.parse`."""
-    from siprec_recorder.metadata.parse import parse_metadata as _parse
-
-    return _parse(data, content_type=content_type, headers=headers, max_bytes=max_bytes)

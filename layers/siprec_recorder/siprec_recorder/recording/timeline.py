@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from siprec_recorder.metadata.model import Participant, RecordingMetadata
+from siprec_recorder.recording.manifest import iso
 
 ACTIVE = "active"
 HOLD = "hold"
@@ -71,7 +72,7 @@ def build_timeline(
                 reason, at = ("hold" if now == HOLD else "resumed"), when
             if cur.state == HOLD:
                 was_held.add(pid)
-            cur.entry.update({"to": _iso(at), "end": reason})
+            cur.entry.update({"to": iso(at), "end": reason})
             done.append(cur.entry)
         for key, status in sorted(wanted.items()):
             if key in open_:
@@ -92,9 +93,8 @@ def build_timeline(
 
     for key in sorted(open_):
         cur = open_[key]
-        cur.entry.update(
-            {"to": _iso(call_end) if call_end else None, "end": "call_end" if call_end else None}
-        )
+        to = iso(_utc(call_end)) if call_end else None
+        cur.entry.update({"to": to, "end": "call_end" if call_end else None})
         done.append(cur.entry)
     return sorted(done, key=lambda e: (e["from"], e["participant_id"], e["label"]))
 
@@ -156,7 +156,7 @@ def _entry(
         "label": label,
         "aor": p.aor,
         "name": p.name,
-        "from": _iso(at),
+        "from": iso(at),
         "to": None,
         "event": event,
         "end": None,
@@ -178,7 +178,3 @@ def _parse(text: str | None) -> datetime | None:
         return _utc(datetime.fromisoformat(text.strip().replace("z", "Z")))
     except ValueError:
         return None
-
-
-def _iso(value: datetime) -> str:
-    return _utc(value).isoformat().replace("+00:00", "Z")
