@@ -163,7 +163,8 @@ def test_claim_checkpoint_and_single_terminal_state(aws: Aws) -> None:
     assert claimed is not None and claimed.status == CallStatus.RECORDING
     assert raw_item(aws)["status"] == {"S": "RECORDING"}
     t.save_checkpoint(TXN, {"next_fragment": "42"})
-    assert t.load_checkpoint(TXN) == {"next_fragment": "42"}
+    saved = t.get(TXN)
+    assert saved is not None and saved.checkpoint == {"next_fragment": "42"}
     planned = frozenset({ARN_A})
     done, effects = t.finish_recording(
         TXN, CallStatus.RECORDED, "recordings/x/manifest.json", None, planned

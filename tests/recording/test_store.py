@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from siprec_recorder.errors import StorageError
-from siprec_recorder.recording.store import DirectoryStore, sha256_file
+from siprec_recorder.recording.store import Digests, DirectoryStore
 
 
 def test_put_and_get_with_tags_and_digest(tmp_path: Path) -> None:
@@ -19,7 +19,7 @@ def test_put_and_get_with_tags_and_digest(tmp_path: Path) -> None:
     src.write_bytes(bytes(range(256)) * 9000)  # > 2 MiB: several read chunks
     obj = store.put_file("a/b/c.wav", src, content_type="audio/wav", tags={"Participant": "agent"})
     sha = subprocess.run(["sha256sum", str(src)], capture_output=True, text=True, check=True)
-    assert obj.sha256 == sha.stdout.split()[0] == sha256_file(src)
+    assert obj.sha256 == sha.stdout.split()[0] == Digests.of_file(src).stored("x").sha256
     assert obj.bytes == src.stat().st_size and obj.key == "a/b/c.wav"
     assert (tmp_path / "root/a/b/c.wav").read_bytes() == src.read_bytes()
     tags = json.loads((tmp_path / "root/a/b/c.wav.tags.json").read_text())

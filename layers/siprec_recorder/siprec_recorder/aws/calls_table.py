@@ -148,11 +148,6 @@ class CallsTable:
                 return
             kwargs["ExclusiveStartKey"] = last
 
-    def load_checkpoint(self, transaction_id: str) -> dict[str, Any] | None:
-        """The recorder's saved progress for this call, if any."""
-        call = self.get(transaction_id)
-        return None if call is None else call.checkpoint
-
     # -- changing ----------------------------------------------------------------------------
     def update(self, transaction_id: str, fn: Updater) -> lifecycle.Transition:
         """Read, apply fn, write if changed (conditional on version); retry on a conflict."""

@@ -26,13 +26,6 @@ from siprec_recorder.calls.service import JobQueue
 from siprec_recorder.errors import RecorderError
 
 
-class FragmentLike(Protocol):
-    """What the probe needs of a fragment (aws.kvs.Fragment has it)."""
-
-    @property
-    def server_ms(self) -> int: ...
-
-
 class LastFragmentProbe(Protocol):
     """KVS ListFragments over a time window (aws.kvs.KvsMedia, or a fake)."""
 

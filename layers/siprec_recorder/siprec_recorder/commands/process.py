@@ -11,6 +11,8 @@ from typing import Any
 
 def register(sub: Any) -> None:
     """Add the `process` subcommand."""
+    from siprec_recorder.recording.encode import SPECS
+
     p: argparse.ArgumentParser = sub.add_parser(
         "process",
         help="run the recorder step on events and media files (support cases)",
@@ -33,7 +35,7 @@ def register(sub: Any) -> None:
         help="a stream's media dumped from KVS (repeat)",
     )
     p.add_argument("--out", required=True, type=Path, help="output folder")
-    p.add_argument("--format", choices=("wav", "flac", "opus"), default="wav")
+    p.add_argument("--format", choices=tuple(SPECS), default="wav")
     p.add_argument("--prefix", default="recordings/", help="key prefix (as RECORDINGS_PREFIX)")
     p.add_argument("--report", action="store_true", help="also render report.png")
     p.add_argument("--agent-aor-pattern", default="", help="regex: aors that are agents")

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from siprec_recorder.media import ebml as e
 from siprec_recorder.media.writer import tags_element
 
-# Codes KVS documents for the in-stream error tags (GetMedia's AWS_KINESISVIDEO_ERROR_ID).
+# The code KVS documents for a missing fragment in the in-stream error tags
+# (GetMedia's AWS_KINESISVIDEO_ERROR_ID).
 ERROR_FRAGMENT_NOT_FOUND = 4000
-ERROR_INTERNAL = 5000
 
 
 def error_chunk(tags: Mapping[str, str]) -> bytes:

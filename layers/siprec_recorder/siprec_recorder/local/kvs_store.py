@@ -9,7 +9,6 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,11 +66,6 @@ class Stream:
 def stream_arn(name: str, creation_ms: int, region: str = REGION, account: str = ACCOUNT) -> str:
     """The ARN KVS gives a stream: name and creation time in milliseconds."""
     return f"arn:aws:kinesisvideo:{region}:{account}:stream/{name}/{creation_ms}"
-
-
-def chime_stream_name(voice_connector_id: str, stream_uuid: str | None = None) -> str:
-    """A stream name in Chime's layout: ChimeVoiceConnector-<vcid>-<uuid>."""
-    return f"ChimeVoiceConnector-{voice_connector_id}-{stream_uuid or uuid.uuid4()}"
 
 
 class KvsStore:

@@ -8,8 +8,6 @@ from __future__ import annotations
 from siprec_recorder.errors import MediaError
 from siprec_recorder.media.ebml import read_vint
 
-MAX_LACED_FRAMES = 256
-
 
 def parse_block(body: bytes | bytearray | memoryview) -> tuple[int, int, list[tuple[int, int]]]:
     """(track number, signed relative timecode, [(start, end) of each frame in `body`])."""

@@ -1,4 +1,4 @@
-"""Mono 16-bit PCM WAV output: from a finished PcmSpool, or written in place while decoding.
+"""Mono 16-bit PCM WAV output, written in place while decoding.
 
 `WavSpool` is a PcmSpool whose file is the WAV itself (a 44-byte header, then the samples), so the
 CLI writes every sample once instead of spooling and copying: on a 2-hour call that is the
@@ -19,7 +19,7 @@ import numpy as np
 
 from siprec_recorder.media.pcm import BYTES_PER_SAMPLE, Int16Array, PcmSpool
 
-WINDOW = 1 << 20  # samples per copy
+WINDOW = 1 << 20  # samples per silence write
 QUEUE = 2  # pieces waiting for the writer thread (each at most a few MB)
 HEADER = 44
 
@@ -37,15 +37,6 @@ def wav_header(samples: int, sample_rate: int) -> bytes:
         + b"data"
         + struct.pack("<I", data)
     )
-
-
-def write_wav(spool: PcmSpool, path: Path) -> None:
-    """Write a spool's samples to `path` as a WAV file, in bounded windows."""
-    with open(path, "wb") as f:
-        f.write(wav_header(spool.samples, spool.sample_rate))
-        for start in range(0, spool.samples, WINDOW):
-            count = min(WINDOW, spool.samples - start)
-            f.write(spool.read(start, count).astype("<i2").tobytes())
 
 
 class WavSpool(PcmSpool):
@@ -165,4 +156,4 @@ class WavSpool(PcmSpool):
             self.discard()
 
 
-__all__ = ["HEADER", "WavSpool", "wav_header", "write_wav"]
+__all__ = ["HEADER", "WavSpool", "wav_header"]

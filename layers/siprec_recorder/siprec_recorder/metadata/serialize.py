@@ -1,4 +1,4 @@
-"""Model <-> JSON: the CLI/manifest summary, and a round trip for storing snapshots in call state.
+"""Model -> JSON: the CLI/manifest summary.
 
 The summary is the `siprec-recorder metadata` output: who is on which stream, their roles, the
 interaction id with its source, vendor call ids and every warning. It holds phone numbers and
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from siprec_recorder.errors import MetadataError
 from siprec_recorder.metadata.correlate import caller_flags, owners, role_of
 from siprec_recorder.metadata.interaction import (
     DEFAULT_EXTRACTORS,
@@ -18,13 +17,7 @@ from siprec_recorder.metadata.interaction import (
     call_ids,
     find_interaction_id,
 )
-from siprec_recorder.metadata.model import (
-    Participant,
-    RecordingMetadata,
-    SdpMedia,
-    Session,
-    Stream,
-)
+from siprec_recorder.metadata.model import RecordingMetadata
 
 
 def summary(
@@ -74,51 +67,3 @@ def summary(
         "extension": dict(meta.extension),
         "warnings": warnings,
     }
-
-
-def _strs(value: Any, what: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise MetadataError(f"stored metadata: {what} is not a list of strings")
-    return tuple(value)
-
-
-def _str_map(value: Any, what: str) -> dict[str, str]:
-    if not isinstance(value, Mapping):
-        raise MetadataError(f"stored metadata: {what} is not an object")
-    return {str(k): str(v) for k, v in value.items()}
-
-
-def metadata_from_dict(data: Mapping[str, Any]) -> RecordingMetadata:
-    """Rebuild a RecordingMetadata from `to_dict()` output (e.g. stored in the calls table)."""
-    try:
-        fmt = data["format"]
-        mode = data["data_mode"]
-        if fmt not in ("rfc7865", "draft", "broadworks") or mode not in ("complete", "partial"):
-            raise MetadataError("stored metadata: unknown format or data mode")
-        return RecordingMetadata(
-            format=fmt,
-            data_mode=mode,
-            sessions=tuple(Session(**s) for s in data.get("sessions", [])),
-            participants=tuple(
-                Participant(
-                    id=p["id"],
-                    aor=p.get("aor"),
-                    name=p.get("name"),
-                    sends=_strs(p.get("sends", []), "sends"),
-                    recvs=_strs(p.get("recvs", []), "recvs"),
-                    associate_time=p.get("associate_time"),
-                    disassociate_time=p.get("disassociate_time"),
-                    extension=_str_map(p.get("extension", {}), "extension"),
-                )
-                for p in data.get("participants", [])
-            ),
-            streams=tuple(Stream(**s) for s in data.get("streams", [])),
-            extension=_str_map(data.get("extension", {}), "extension"),
-            extension_ns=_str_map(data.get("extension_ns", {}), "extension_ns"),
-            warnings=_strs(data.get("warnings", []), "warnings"),
-            headers=_str_map(data.get("headers", {}), "headers"),
-            raw_xml=str(data.get("raw_xml", "")),
-            sdp=tuple(SdpMedia(**m) for m in data.get("sdp", [])),
-        )
-    except (KeyError, TypeError) as exc:
-        raise MetadataError(f"stored metadata is incomplete: {type(exc).__name__}") from None

@@ -13,11 +13,13 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from siprec_recorder.errors import MediaError, RecorderError
+
+if TYPE_CHECKING:  # annotations only: the CLI reads SPECS without importing numpy
+    import numpy as np
+    import numpy.typing as npt
 
 OGG_SERIAL = 0x5349_5052  # "SIPR": a fixed serial so Opus output is reproducible
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)

@@ -19,8 +19,6 @@ ROLE_AGENT = "agent"
 ROLE_UNKNOWN = "unknown"
 ROLES = (ROLE_CUSTOMER, ROLE_AGENT, ROLE_UNKNOWN)
 
-FORMATS = ("wav", "flac", "opus")
-
 
 @dataclass
 class PartyAudio:

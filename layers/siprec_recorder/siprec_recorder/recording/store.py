@@ -44,15 +44,6 @@ class RecordingStore(Protocol):
     def get_bytes(self, key: str) -> bytes | None: ...
 
 
-def sha256_file(path: Path | str) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB pieces (the project's one digest helper)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class Digests:
     """SHA-256 (the manifest's digest) and SHA-512 (the vCon's content_hash) in one pass."""
 
@@ -78,11 +69,6 @@ class Digests:
             while chunk := fh.read(_CHUNK):
                 digests.update(chunk)
         return digests
-
-
-def sha256_bytes(data: bytes) -> str:
-    """Hex SHA-256 of bytes in memory."""
-    return hashlib.sha256(data).hexdigest()
 
 
 def check_key(key: str) -> str:
@@ -145,7 +131,7 @@ class DirectoryStore:
             return None
 
     def get_tags(self, key: str) -> dict[str, str] | None:
-        """The tags written with an object (for tests and the local stack)."""
+        """The tags written with an object (for tests)."""
         raw = self.get_bytes(key + ".tags.json")
         if raw is None:
             return None
