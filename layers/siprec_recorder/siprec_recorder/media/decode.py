@@ -137,6 +137,8 @@ class StreamDecoder:
         }
         self._closed = False
         self._failed = False
+        #: absolute offset where the reader stood when a MediaError stopped it (None: no error)
+        self.error_offset: int | None = None
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Consume the next chunk of media.
@@ -150,6 +152,7 @@ class StreamDecoder:
             events = self._reader.feed(data)
         except MediaError:
             self._failed = True
+            self.error_offset = self._reader.offset
             for ev in self._reader.events_before_error:
                 self._handle(ev)
             raise
@@ -177,6 +180,7 @@ class StreamDecoder:
                     try:
                         events = self._reader.end()
                     except MediaError:
+                        self.error_offset = self._reader.offset
                         for ev in self._reader.events_before_error:
                             self._handle(ev)
                         raise

@@ -20,6 +20,7 @@ from siprec_recorder.errors import KvsServiceError, MediaError
 from siprec_recorder.media.decode import CallFilter, DecodeResult, StreamDecoder, TrackResult
 from siprec_recorder.media.pcm import PcmSpool
 from siprec_recorder.pipeline.plan import CallPlan, PlannedStream
+from siprec_recorder.pipeline.resync import MAX_RESYNCS, decode_from, next_fragment, splice
 from siprec_recorder.pipeline.sources import MediaSource
 from siprec_recorder.pipeline.workarea import WorkArea
 from siprec_recorder.recording.build import build_recording
@@ -149,9 +150,8 @@ def _decode(
     stream = planned.stream
     if stream is None:
         return _party(planned, None, "stream never started"), None
-    decoder = StreamDecoder(
-        call_filter=CallFilter(transaction_id=plan.facts.transaction_id), spool_dir=tmp, fast=fast
-    )
+    call_filter = CallFilter(transaction_id=plan.facts.transaction_id)
+    decoder = StreamDecoder(call_filter=call_filter, spool_dir=tmp, fast=fast)
     error: str | None = None
     pending = bytearray()  # the decoder's fast path works on many fragments per feed
 
@@ -189,6 +189,19 @@ def _decode(
         error = error or str(exc)
         result = decoder.result  # the audio decoded before the error is still ours
     track = _audio_track(result)
+    offset = decoder.error_offset
+    for _ in range(MAX_RESYNCS):  # the fragments after damaged ones are still the call's audio
+        start = None if offset is None else next_fragment(raw_path, offset)
+        if start is None:
+            break
+        more_result, offset = decode_from(raw_path, start, call_filter, tmp, fast)
+        more = _audio_track(more_result)
+        if more is not None and (track is None or splice(track, more)):
+            track = track or more
+            plan.facts.warnings.append(
+                f"stream {planned.label}: decoding resumed at byte {start} after a media error;"
+                " the damaged stretch is silence"
+            )
     if result.truncated:
         error = error or f"media cut off at byte {result.truncated_at}"
     if track is None and error is None:
