@@ -99,8 +99,7 @@ def calls_table(ddb: Any, name: str, *, index: bool = True, ttl: bool = True) ->
                     {"AttributeName": "status", "KeyType": "HASH"},
                     {"AttributeName": "updated_at", "KeyType": "RANGE"},
                 ],
-                # as template.yaml: the sweeper reads each call it acts on
-                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["transaction_id"]},
+                "Projection": {"ProjectionType": "ALL"},
             }
         ]
     ddb.create_table(**kwargs)

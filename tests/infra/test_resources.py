@@ -98,6 +98,10 @@ def test_alarm_topic_key_lets_cloudwatch_publish() -> None:
     (cw,) = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
     assert set(cw["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
     assert cw["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    # the account's own principals (a test publish, a later publisher) use it through IAM
+    account = {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    uses = [s for s in statements if s.get("Principal") == account and "kms:Decrypt" in s["Action"]]
+    assert len(uses) == 1 and set(uses[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
     assert key["Properties"]["EnableKeyRotation"] is True
 
 
@@ -152,11 +156,8 @@ def test_calls_table_keys_index_ttl_pitr_and_sse() -> None:
         {"AttributeName": "status", "KeyType": "HASH"},
         {"AttributeName": "updated_at", "KeyType": "RANGE"},
     ]
-    # keys and the transaction id only: no copy of the calls' SIPREC metadata and SIP headers
-    assert gsi["Projection"] == {
-        "ProjectionType": "INCLUDE",
-        "NonKeyAttributes": ["transaction_id"],
-    }
+    # ALL for good: CloudFormation cannot change a deployed index's projection
+    assert gsi["Projection"] == {"ProjectionType": "ALL"}
     assert table["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["SSESpecification"] == {"SSEEnabled": True}

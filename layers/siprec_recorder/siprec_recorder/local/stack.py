@@ -278,8 +278,7 @@ def create_calls_table(ddb: Any, name: str) -> None:
                     {"AttributeName": "status", "KeyType": "HASH"},
                     {"AttributeName": "updated_at", "KeyType": "RANGE"},
                 ],
-                # as template.yaml: the sweeper reads each call it acts on
-                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["transaction_id"]},
+                "Projection": {"ProjectionType": "ALL"},
             }
         ],
     )
