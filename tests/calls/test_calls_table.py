@@ -179,6 +179,29 @@ def test_claim_checkpoint_and_single_terminal_state(aws: Aws) -> None:
     assert t.get(TXN) == done
 
 
+def test_a_redelivered_claim_restarts_the_sweepers_clock_and_a_stale_one_does_not(
+    aws: Aws,
+) -> None:
+    """Taking a RECORDING call back changes nothing in it, yet it must be written: updated_at
+    is the sweeper's clock, and an unwritten redelivery let the sweeper resend the job as a new
+    attempt, which made the last SQS receive stale."""
+    now = [1_700_000_000.0]
+    t = CallsTable(aws.table_name, endpoint_url=aws.url, region="us-east-1", clock=lambda: now[0])
+    t.apply_event(parse_event(event("STARTED", arn=ARN_A)))
+    t.apply_event(parse_event(event("ENDED", arn=ARN_A)))
+    first = t.claim(TXN, 1)
+    assert first is not None
+    now[0] += 5400  # the visibility timeout later, SQS delivers the job again
+    again = t.claim(TXN, 1, reclaim=True)
+    assert again is not None and again.updated_at > first.updated_at
+    assert again.version == first.version + 1
+    now[0] += 60
+    assert t.claim(TXN, 2, reclaim=True) is None  # not the current attempt: nothing written
+    stored = t.get(TXN)
+    assert stored is not None
+    assert (stored.updated_at, stored.version) == (again.updated_at, again.version)
+
+
 def test_concurrent_terminal_writes_leave_exactly_one(aws: Aws) -> None:
     t = table(aws)
     t.apply_event(parse_event(event("STARTED", arn=ARN_A)))

@@ -113,10 +113,10 @@ def test_sweeper_resends_a_stuck_job(aws: Aws, monkeypatch: pytest.MonkeyPatch) 
     app = load_function("sweeper")
     out = app.lambda_handler({"source": "aws.events", "detail-type": "Scheduled Event"}, Context())
     assert out["ok"] and out["retried"] == [TXN]
-    # a job nobody took is sent again as the same attempt: no retry is used up
-    assert [json.loads(m) for m in aws.messages()] == [{"transaction_id": TXN, "attempt": 1}]
+    # a job nobody took is sent again as a new attempt that uses up no retry
+    assert [json.loads(m) for m in aws.messages()] == [{"transaction_id": TXN, "attempt": 2}]
     call = table.get(TXN)
-    assert call is not None and (call.attempt, call.resends) == (1, 1)
+    assert call is not None and (call.attempt, call.resends) == (2, 1)
 
 
 def test_a_leg_that_arrives_after_the_recording_is_flagged(aws: Aws) -> None:

@@ -259,24 +259,32 @@ def test_retry_stuck_is_bounded_for_jobs_the_recorder_took() -> None:
     assert call.reason == "recorder_never_finished"
 
 
-def test_a_job_nobody_took_is_resent_as_the_same_attempt_using_up_no_retry() -> None:
+def test_a_job_nobody_took_is_resent_as_a_new_attempt_using_up_no_retry() -> None:
+    """A new attempt each time, so an older copy still in the queue is stale (never two copies
+    of one attempt); none of them counts against max_attempts, but there is a last one."""
     call = queued_call()
     for n in range(1, 6):
-        call, effects = lc.retry_stuck(call, max_attempts=2)
-        assert [e.attempt for e in effects] == [1]
-        assert (call.status, call.attempt, call.resends) == (CallStatus.QUEUED, 1, n)
+        call, effects = lc.retry_stuck(call, max_attempts=2, max_resends=5)
+        assert [e.attempt for e in effects] == [1 + n]
+        assert (call.status, call.attempt, call.resends) == (CallStatus.QUEUED, 1 + n, n)
+    assert lc.claim_for_recording(call, 5) is None  # an older copy: stale
+    call, effects = lc.retry_stuck(call, max_attempts=2, max_resends=5)
+    assert effects == [] and call.status == CallStatus.FAILED
+    assert call.reason == "recorder_never_took_job"
 
 
-def test_every_claim_is_a_change_so_the_store_writes_it() -> None:
-    """A redelivered job (same attempt) must refresh the call's updated_at: the sweeper's
-    clock. A claim that changed nothing would not be written (the store skips no-ops)."""
-    first = lc.claim_for_recording(queued_call(), 1)
-    assert first is not None
-    again = lc.claim_for_recording(first, 1, reclaim=True)
-    assert again is not None and again != first
-    assert (first.receives, again.receives) == (1, 2)
-    requeued, _ = lc.requeue(again)
-    assert (requeued.attempt, requeued.receives) == (2, 0)
+def test_resends_do_not_count_as_failures_once_a_recorder_took_the_job() -> None:
+    call = queued_call()
+    for _ in range(3):
+        call, _ = lc.retry_stuck(call, max_attempts=2)  # attempts 2, 3, 4: nobody took them
+    taken = lc.claim_for_recording(call, 4)
+    assert taken is not None
+    call, effects = lc.retry_stuck(taken, max_attempts=2)
+    assert [e.attempt for e in effects] == [5]  # the first failure: retried
+    taken = lc.claim_for_recording(call, 5)
+    assert taken is not None
+    call, effects = lc.retry_stuck(taken, max_attempts=2)
+    assert effects == [] and call.reason == "recorder_never_finished"
 
 
 def test_a_long_calls_continuations_do_not_use_up_its_retries() -> None:

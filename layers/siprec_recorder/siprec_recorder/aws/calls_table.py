@@ -149,12 +149,16 @@ class CallsTable:
             kwargs["ExclusiveStartKey"] = last
 
     # -- changing ----------------------------------------------------------------------------
-    def update(self, transaction_id: str, fn: Updater) -> lifecycle.Transition:
-        """Read, apply fn, write if changed (conditional on version); retry on a conflict."""
+    def update(
+        self, transaction_id: str, fn: Updater, *, touch: Callable[[], bool] | None = None
+    ) -> lifecycle.Transition:
+        """Read, apply fn, write if changed (conditional on version); retry on a conflict.
+
+        `touch`: asked after fn ran; True writes even an unchanged call, to move updated_at."""
         for attempt in range(self.max_retries):
             old = self.get(transaction_id)
             new, effects = fn(old)
-            if old is not None and new == old:
+            if old is not None and new == old and not (touch is not None and touch()):
                 return old, []
             if new.transaction_id != transaction_id:
                 raise StorageError("update changed the transaction id")
@@ -191,7 +195,9 @@ class CallsTable:
             claimed[:] = [] if new is None else [new]
             return (new or call), []
 
-        result = self.update(transaction_id, step)[0]
+        # a redelivered job takes its RECORDING call back unchanged: written anyway, so the
+        # sweeper's clock (updated_at) restarts at every receive
+        result = self.update(transaction_id, step, touch=lambda: bool(claimed))[0]
         return result if claimed else None
 
     def requeue(self, transaction_id: str) -> lifecycle.Transition:

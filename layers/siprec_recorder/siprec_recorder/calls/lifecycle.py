@@ -245,9 +245,7 @@ def advance(call: Call) -> Transition:
 
 def _enqueue(call: Call, reason: str | None) -> Transition:
     attempt = call.attempt + 1
-    queued = replace(
-        call, status=CallStatus.QUEUED, attempt=attempt, reason=reason, receives=0, resends=0
-    )
+    queued = replace(call, status=CallStatus.QUEUED, attempt=attempt, reason=reason)
     return queued, [EnqueueRecording(call.transaction_id, attempt)]
 
 
@@ -281,24 +279,26 @@ def force_enqueue(call: Call, reason: str) -> Transition:
     return _enqueue(call, reason)
 
 
-def retry_stuck(call: Call, max_attempts: int) -> Transition:
-    """A job that never finished: send it again, or give up after max_attempts.
+def retry_stuck(call: Call, max_attempts: int, max_resends: int = 48) -> Transition:
+    """A job that never finished: send it again, or give up.
 
-    A QUEUED job nobody took is sent again as the same attempt (its send may have failed, or it
-    waits behind a backlog: then the copy is dropped as a duplicate); that is no failure and uses
-    up no retry. A RECORDING job the recorder took but never settled gets a new attempt.
+    A QUEUED job nobody took (its send failed, or it waits behind a backlog) is sent again as a
+    new attempt, which makes the old message stale (never two copies of one attempt), but is no
+    failure and uses up no retry: after `max_resends` of those (a day at the sweeper's half
+    hour) the call fails as `recorder_never_took_job`. A RECORDING job the recorder took but
+    never settled gets a new attempt, up to `max_attempts` failures.
     """
     if call.status == CallStatus.QUEUED:
-        return replace(call, resends=call.resends + 1), [
-            EnqueueRecording(call.transaction_id, call.attempt)
-        ]
+        if call.resends >= max_resends:
+            return replace(call, status=CallStatus.FAILED, reason="recorder_never_took_job"), []
+        return _enqueue(replace(call, resends=call.resends + 1), call.reason)
     if call.status != CallStatus.RECORDING:
         return call, []
     # a long call's continuations (one per checkpoint that saved new streams) are attempts
     # too, but not failures: they do not use up the retries
     streams = (call.checkpoint or {}).get("streams")
     continued = len(streams) if isinstance(streams, dict) else 0
-    if call.attempt >= max_attempts + continued:
+    if call.attempt >= max_attempts + continued + call.resends:
         return replace(call, status=CallStatus.FAILED, reason="recorder_never_finished"), []
     return _enqueue(call, call.reason)
 
@@ -319,8 +319,7 @@ def claim_for_recording(call: Call, attempt: int, *, reclaim: bool = False) -> C
     if attempt != call.attempt:
         return None
     if call.status == CallStatus.QUEUED or (reclaim and call.status == CallStatus.RECORDING):
-        # counted, so every receive is a write: the sweeper's clock restarts at each one
-        return replace(call, status=CallStatus.RECORDING, receives=call.receives + 1)
+        return replace(call, status=CallStatus.RECORDING)
     return None
 
 

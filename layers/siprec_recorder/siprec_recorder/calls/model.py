@@ -152,8 +152,7 @@ class Call:
     first_ended_time: str | None = None  # event time of the first stream ENDED
     stream_failure: str | None = None  # a FAILED event seen after the job was queued
     attempt: int = 0  # how many recording jobs were sent
-    receives: int = 0  # how often the recorder took the current attempt (each one is a write)
-    resends: int = 0  # how often the sweeper sent the current attempt again (never taken)
+    resends: int = 0  # jobs the sweeper sent again because nobody took the last (not failures)
     manifest_key: str | None = None
     checkpoint: dict[str, Any] | None = None
     updated_at: str = ""  # set by the store at each write (wall clock, for the sweeper)
@@ -196,7 +195,6 @@ class Call:
             "first_ended_time": self.first_ended_time,
             "stream_failure": self.stream_failure,
             "attempt": self.attempt,
-            "receives": self.receives,
             "resends": self.resends,
             "manifest_key": self.manifest_key,
             "checkpoint": self.checkpoint,
@@ -229,7 +227,6 @@ class Call:
             first_ended_time=d.get("first_ended_time"),
             stream_failure=d.get("stream_failure"),
             attempt=int(d.get("attempt", 0)),
-            receives=int(d.get("receives", 0)),
             resends=int(d.get("resends", 0)),
             manifest_key=d.get("manifest_key"),
             checkpoint=d.get("checkpoint"),

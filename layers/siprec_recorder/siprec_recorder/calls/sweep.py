@@ -7,8 +7,9 @@ Three cases, each re-checked on the freshly read call inside a conditional updat
 2. an expected stream never came: every stream that started has ended and the first ENDED is
    SWEEP_STREAM_GRACE_MINUTES old -> enqueue anyway (the recorder writes RECORDED_ONE_WAY);
 3. a job never finished: QUEUED not written for `queued_minutes` (the job may never have been
-   sent) -> resend the same attempt; RECORDING not written for `stuck_minutes` (the recorder
-   took it and never settled it) -> resend with the next attempt, or FAILED
+   sent, or it waits behind a backlog) -> resend as a new attempt that uses up no retry (FAILED
+   `recorder_never_took_job` after `max_resends`); RECORDING not written for `stuck_minutes`
+   (the recorder took it and never settled it) -> resend with the next attempt, or FAILED
    `recorder_never_finished` after `max_attempts`.
 """
 
@@ -42,6 +43,9 @@ class SweepStore(Protocol):
     ) -> lifecycle.Transition: ...
 
 
+NEVER_DONE = ("recorder_never_finished", "recorder_never_took_job")
+
+
 @dataclass(frozen=True)
 class SweepPolicy:
     """How long to wait before acting (minutes) and how often to retry a job."""
@@ -54,10 +58,11 @@ class SweepPolicy:
     # cause, e.g. s3_access_denied, and reaches the DLQ); the sweeper only resends jobs that
     # were lost with a crashed recorder. Checkpoints refresh the clock too.
     stuck_minutes: int = 120
-    # A QUEUED call's job was never taken (a failed send, or a queue backlog): resent as the
-    # same attempt, which uses up no retry (a backlog is the queue-age alarm's business).
+    # A QUEUED call's job was never taken (a failed send, or a queue backlog): resent as a new
+    # attempt that uses up no retry (a backlog is the queue-age alarm's business).
     queued_minutes: int = 30
     max_attempts: int = 3
+    max_resends: int = 48  # a day of half-hourly resends of a job nobody takes, then FAILED
 
 
 @dataclass
@@ -190,13 +195,13 @@ def _stuck(
     def step(fresh: Call | None) -> lifecycle.Transition:
         if fresh is None or fresh.updated_at >= stuck_cut:
             return (fresh or call), []
-        return lifecycle.retry_stuck(fresh, policy.max_attempts)
+        return lifecycle.retry_stuck(fresh, policy.max_attempts, policy.max_resends)
 
     new, effects = store.update(call.transaction_id, step)
     _send(queue, effects)
     if effects:
         report.retried.append(call.transaction_id)
-    elif new.status == CallStatus.FAILED and new.reason == "recorder_never_finished":
+    elif new.status == CallStatus.FAILED and new.reason in NEVER_DONE:
         report.failed.append(call.transaction_id)
 
 
