@@ -92,6 +92,7 @@ def test_corrupt_media_is_quarantined_and_the_rest_still_recorded(stack):
     np.testing.assert_array_equal(landed.audio(entry["key"]), other.pcm)
     bad = next(p for p in m["participants"] if p["label"] == leg.label)
     assert bad["decode_error"]  # the damage stays visible
+    assert bad["overlaps"] == 0  # resumed after the damaged fragment, not before it
     assert any("decoding resumed" in w for w in m["warnings"])
     got = landed.audio(bad["key"])
     lo, hi = k * 2000 * 8, (k + 1) * 2000 * 8  # fragments are 2 s of 8 kHz audio
@@ -266,3 +267,58 @@ def test_a_call_with_no_audio_at_all_is_failed_not_recorded_one_way(stack):
     assert landed.status.status.value == "FAILED"
     assert landed.status.reason is not None and landed.status.reason.startswith("no_audio")
     assert stack.recording_events(wait_s=0.5) == []
+
+
+def _process_with_leg(tmp_path, call, leg_index: int, media_bytes: bytes):
+    """`process` the call with one leg's media replaced; the leg's mono audio and party."""
+    import json
+
+    import soundfile as sf
+
+    from siprec_recorder.cli import main
+
+    events, media = write_call_files(call, tmp_path / "call")
+    leg = call.legs[leg_index]
+    media[leg.stream_arn].write_bytes(media_bytes)
+    assert main(process_args(events, media, tmp_path / "out")) == 0
+    (manifest_file,) = (tmp_path / "out").rglob("manifest.json")
+    m = json.loads(manifest_file.read_text())
+    party = next(p for p in m["participants"] if p["label"] == leg.label)
+    audio, _ = sf.read(tmp_path / "out" / party["key"], dtype="int16")
+    return m, party, audio
+
+
+def test_damage_in_the_first_fragment_keeps_every_later_one(tmp_path):
+    """Before any audio was placed (the first fragment's Cluster is damaged): the resumed
+    decoder's audio is the leg, from the second fragment's time on."""
+    call = simulate_call(duration_s=8, seed=52)
+    leg = call.legs[1]
+    info, data = leg.fragments[0]
+    cluster = data.find(bytes.fromhex("1F43B675"))  # the Cluster: the first block follows it
+    assert cluster > 0
+    leg.fragments[0] = (info, data[:cluster] + b"\xff" * 64 + data[cluster + 64 :])
+    m, party, audio = _process_with_leg(tmp_path, call, 1, b"".join(d for _, d in leg.fragments))
+    assert party["decode_error"] and party["overlaps"] == 0
+    np.testing.assert_array_equal(audio, leg.pcm[16000:])  # fragments are 2 s of 8 kHz
+
+
+def test_a_fragment_the_timeline_refuses_is_skipped_and_the_rest_kept(tmp_path):
+    """Fragment 2 stamped 7 hours late: the timeline refuses the gap (a MediaError raised
+    while placing audio, not while reading); decoding resumes at fragment 3, which is back in
+    place, so only fragment 2's span is silence."""
+    from siprec_recorder.media.writer import kvs_seconds
+
+    call = simulate_call(duration_s=8, seed=53)
+    leg = call.legs[0]
+    info, data = leg.fragments[2]
+    stamp = kvs_seconds(info.producer_ms).encode()
+    late = kvs_seconds(info.producer_ms + 7 * 3_600_000).encode()
+    assert len(late) == len(stamp) and data.count(stamp) == 1
+    leg.fragments[2] = (info, data.replace(stamp, late))
+    m, party, audio = _process_with_leg(tmp_path, call, 0, b"".join(d for _, d in leg.fragments))
+    assert party["decode_error"] and party["overlaps"] == 0
+    assert len(audio) == len(leg.pcm)
+    lo, hi = 2 * 16000, 3 * 16000
+    np.testing.assert_array_equal(audio[:lo], leg.pcm[:lo])
+    assert not audio[lo:hi].any()
+    np.testing.assert_array_equal(audio[hi:], leg.pcm[hi:])

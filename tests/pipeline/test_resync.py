@@ -60,3 +60,12 @@ def test_a_part_at_another_rate_is_not_spliced(tmp_path: Path) -> None:
     other = track(tmp_path, 2.0, np.ones(16000, np.int16), rate=16000)
     assert not splice(base, other)
     assert base.pcm is not None and base.pcm.samples == RATE
+
+
+def test_a_part_past_the_timelines_gap_limit_is_not_spliced(tmp_path: Path) -> None:
+    """The decoder refuses gaps over 6 hours; a resumed part must not get around that (a
+    damaged fragment followed by one stamped 7 hours on would write 7 hours of silence)."""
+    base = track(tmp_path, 0.0, np.ones(RATE, np.int16))
+    later = track(tmp_path, 1.0 + 7 * 3600, np.ones(RATE, np.int16))
+    assert not splice(base, later)
+    assert base.pcm is not None and base.pcm.samples == RATE and base.gaps == 0

@@ -137,8 +137,10 @@ class StreamDecoder:
         }
         self._closed = False
         self._failed = False
-        #: absolute offset where the reader stood when a MediaError stopped it (None: no error)
+        #: where a MediaError stopped decoding: the start of the fragment it happened in (or of
+        #: the input when no fragment had begun); None without an error
         self.error_offset: int | None = None
+        self._last_start: int | None = None  # absolute start of the latest fragment begun
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Consume the next chunk of media.
@@ -148,20 +150,28 @@ class StreamDecoder:
         """
         if self._failed:
             return
+        start = self._reader.offset
         try:
             events = self._reader.feed(data)
         except MediaError:
             self._failed = True
-            self.error_offset = self._reader.offset
-            for ev in self._reader.events_before_error:
-                self._handle(ev)
+            try:
+                for ev in self._reader.events_before_error:
+                    self._handle(ev)
+            finally:
+                self._stopped_at(start)
             raise
         try:
             for ev in events:
                 self._handle(ev)
-        except BaseException:
+        except BaseException as exc:
             self._failed = True
+            if isinstance(exc, MediaError):  # e.g. the timeline's gap limit
+                self._stopped_at(start)
             raise
+
+    def _stopped_at(self, feed_start: int) -> None:
+        self.error_offset = self._last_start if self._last_start is not None else feed_start
 
     @property
     def result(self) -> DecodeResult:
@@ -177,12 +187,13 @@ class StreamDecoder:
             self._closed = True
             try:
                 if not self._failed:
+                    start = self._reader.offset
                     try:
                         events = self._reader.end()
                     except MediaError:
-                        self.error_offset = self._reader.offset
                         for ev in self._reader.events_before_error:
                             self._handle(ev)
+                        self._stopped_at(start)
                         raise
                     for ev in events:
                         self._handle(ev)
@@ -224,6 +235,7 @@ class StreamDecoder:
                     self._handle(x)
             return
         # what fragments 1.. leave behind, event by event: counts, tags, tracks, audio
+        self._last_start = ev.starts[ev.count - 1]
         self._result.fragments += rest
         if not self._keep:
             self._result.skipped_fragments += rest
@@ -250,6 +262,7 @@ class StreamDecoder:
             self._track(ev.number)  # listed even if it carries no frame
 
     def _on_start(self, ev: FragmentStarted) -> None:
+        self._last_start = ev.offset
         self._result.fragments += 1
         self._open = True
         self._keep = None if self._wanted else True

@@ -189,19 +189,29 @@ def _decode(
         error = error or str(exc)
         result = decoder.result  # the audio decoded before the error is still ours
     track = _audio_track(result)
-    offset = decoder.error_offset
+    offset, resumed = decoder.error_offset, []
     for _ in range(MAX_RESYNCS):  # the fragments after damaged ones are still the call's audio
         start = None if offset is None else next_fragment(raw_path, offset)
         if start is None:
             break
         more_result, offset = decode_from(raw_path, start, call_filter, tmp, fast)
+        if offset is not None:
+            offset = max(offset, start)  # always onwards: each attempt starts past the last
         more = _audio_track(more_result)
-        if more is not None and (track is None or splice(track, more)):
-            track = track or more
-            plan.facts.warnings.append(
-                f"stream {planned.label}: decoding resumed at byte {start} after a media error;"
-                " the damaged stretch is silence"
-            )
+        if more is None:
+            continue
+        if track is None or track.pcm is None or track.start_ns is None:
+            if track is not None and track.pcm is not None:
+                track.pcm.close()  # nothing of it was audio
+            track = more
+            resumed.append(start)
+        elif splice(track, more):
+            resumed.append(start)
+    if resumed:
+        plan.facts.warnings.append(
+            f"stream {planned.label}: decoding resumed {len(resumed)} time(s) after media errors"
+            f" (first at byte {resumed[0]}); the damaged stretches are silence"
+        )
     if result.truncated:
         error = error or f"media cut off at byte {result.truncated_at}"
     if track is None and error is None:

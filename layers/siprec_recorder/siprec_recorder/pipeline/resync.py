@@ -15,6 +15,7 @@ from pathlib import Path
 
 from siprec_recorder.errors import MediaError
 from siprec_recorder.media.decode import CallFilter, DecodeResult, StreamDecoder, TrackResult
+from siprec_recorder.media.timeline import MAX_GAP_SECONDS
 
 MAGIC = b"\x1a\x45\xdf\xa3"  # EBML header: the start of every KVS fragment
 CHUNK = 1 << 20
@@ -64,7 +65,8 @@ def decode_from(
 
 def splice(track: TrackResult, more: TrackResult) -> bool:
     """Append `more` (a later part of the same track) at its timestamps; False when it cannot
-    be placed (another rate, or no start time). `more`'s spool is closed either way."""
+    be placed (another rate, no start time, or a gap past the timeline's limits: the decoder's
+    own gap limits hold across a resync too). `more`'s spool is closed either way."""
     first, second = track.pcm, more.pcm
     try:
         rate = track.sample_rate
@@ -79,6 +81,9 @@ def splice(track: TrackResult, more: TrackResult) -> bool:
             return False
         at = ((more.start_ns - track.start_ns) * rate + NS // 2) // NS
         gap = at - first.samples
+        gaps_before = round(track.gap_ms * rate / 1000)
+        if gap > 0 and gaps_before + gap > MAX_GAP_SECONDS * rate:
+            return False
         skip = max(-gap, 0)  # overlapping samples: the earlier audio wins, as in the timeline
         if gap > 0:
             first.append_silence(gap)
