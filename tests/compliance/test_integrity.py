@@ -264,3 +264,53 @@ def test_missing_or_broken_manifest(tmp_path: Path) -> None:
     assert problems_of(tmp_path)[0].what.startswith("not JSON")
     (tmp_path / "manifest.json").write_text("[" * 200_000)
     assert problems_of(tmp_path)[0].what == "not JSON (RecursionError)"
+
+
+def test_a_symlinked_folder_is_never_followed_out_of_the_recording(tmp_path: Path) -> None:
+    """A manifest entry reaching a file through a symlinked folder: not read (its digest
+    would tell the checker about a file outside the recording)."""
+    root = tmp_path / "rec"
+    make_recording(root)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(b"not yours")
+    (root / "sub").symlink_to(outside, target_is_directory=True)
+    manifest = json.loads((root / "manifest.json").read_bytes())
+    raw = b"not yours"
+    manifest["objects"].append(
+        {
+            "key": PREFIX + "sub/secret.txt",
+            "bytes": len(raw),
+            "sha256": hashlib.sha256(raw).hexdigest(),
+        }
+    )
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    problems = problems_of(root)
+    assert sorted((p.key, p.what.split(":")[0]) for p in problems) == [
+        (PREFIX + "sub/secret.txt", "missing"),
+        ("sub", "extra"),
+    ]
+
+
+def test_a_symlinked_manifest_or_signature_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "rec"
+    make_recording(root)
+    elsewhere = tmp_path / "elsewhere.json"
+    (root / "manifest.json").rename(elsewhere)
+    (root / "manifest.json").symlink_to(elsewhere)
+    assert [p.what for p in problems_of(root)] == ["is a symbolic link, not the recording's"]
+    (root / "manifest.json").unlink()
+    elsewhere.rename(root / "manifest.json")
+    (root / SIGNATURE_NAME).symlink_to(elsewhere.with_suffix(".sig"))
+    assert [(p.key, p.what) for p in problems_of(root)] == [(SIGNATURE_NAME, "not a regular file")]
+
+
+def test_hostile_manifest_values_are_problems_not_crashes(tmp_path: Path) -> None:
+    root = tmp_path / "rec"
+    make_recording(root)
+    (root / "manifest.json").write_text('{"objects": [], "n": ' + "9" * 5000 + "}")
+    assert [p.what for p in problems_of(root)] == ["not JSON (ValueError)"]
+    manifest = {"objects": [{"key": PREFIX + "a\ud800b", "bytes": 1, "sha256": "0" * 64}]}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    problems = problems_of(root)
+    assert (PREFIX + "a\ud800b", "missing") in [(p.key, p.what.split(":")[0]) for p in problems]

@@ -98,3 +98,16 @@ def test_s3_prefix(tmp_path: Path, aws: None, capsys) -> None:
         s3.upload_file(str(path), "recs", other + path.name)
     assert main(["verify", f"s3://recs/{other}", "--key-id", key_id]) == 1
     assert f"not in the recording's folder {other}" in capsys.readouterr().out
+
+
+def test_a_hostile_key_is_printed_escaped_on_one_line(tmp_path: Path, aws: None, capsys) -> None:
+    import json
+
+    root = tmp_path / "rec"
+    make_recording(root)
+    manifest = {"objects": [{"key": PREFIX + "a\ud800\u202eb\nc", "bytes": 1, "sha256": "0" * 64}]}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["verify", str(root), "--no-kms"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    (line,) = [x for x in lines if "no such file" in x]
+    assert line.isprintable() and "\\ud800" in line

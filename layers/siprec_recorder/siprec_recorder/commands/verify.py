@@ -61,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
             folder=folder,
         )
     for problem in result.problems:
-        print(f"MISMATCH {problem}")
+        print(_printable(f"MISMATCH {problem}"))
     for note in result.notes:
-        print(note)
+        print(_printable(note))
     if result.signature_valid:
         print(f"signature valid: key {result.signature_key_id}")
     if result.problems:
@@ -71,6 +71,12 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"OK: {result.objects_checked} object(s) match the manifest")
     return 0
+
+
+def _printable(line: str) -> str:
+    """A key from a hostile manifest may hold lone surrogates or controls: escape them."""
+    text = line.encode("utf-8", "backslashreplace").decode("utf-8")
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def local_root(target: str, scratch: Path) -> tuple[Path, str | None]:

@@ -145,6 +145,9 @@ def check_recording(
     """
     result = CheckResult()
     manifest_path = root / MANIFEST_NAME
+    if manifest_path.is_symlink():
+        result.problems.append(Problem(MANIFEST_NAME, "is a symbolic link, not the recording's"))
+        return result
     if not manifest_path.is_file():
         result.problems.append(Problem(MANIFEST_NAME, "missing"))
         return result
@@ -162,10 +165,11 @@ def _load_manifest(path: Path, result: CheckResult) -> tuple[bytes | None, dict[
     if size > MAX_MANIFEST_BYTES:
         result.problems.append(Problem(MANIFEST_NAME, f"{size} bytes, too large to be a manifest"))
         return None, None
-    data = path.read_bytes()
+    with open(path, "rb") as f:
+        data = f.read(MAX_MANIFEST_BYTES + 1)
     try:
         doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # incl. integers too long to convert
         result.problems.append(Problem(MANIFEST_NAME, f"not JSON ({type(exc).__name__})"))
         return data, None
     if not isinstance(doc, dict) or not isinstance(doc.get("objects"), list):
@@ -271,7 +275,11 @@ def resolve_key(root: Path, key: str, folder: str) -> Path | None:
     if not key.startswith(folder) or not _safe_key(key):
         return None
     candidate = root.joinpath(*PurePosixPath(key[len(folder) :]).parts)
-    return candidate if candidate.is_file() and not candidate.is_symlink() else None
+    try:
+        inside = candidate.resolve().is_relative_to(root.resolve())  # no symlinked folder out
+        return candidate if inside and candidate.is_file() and not candidate.is_symlink() else None
+    except (OSError, UnicodeError, ValueError):  # a name the file system cannot hold
+        return None
 
 
 def _files(root: Path) -> Iterator[Path]:
@@ -289,11 +297,15 @@ def _check_signature(
     result: CheckResult,
 ) -> None:
     sig_path = root / SIGNATURE_NAME
+    if sig_path.is_symlink() or (sig_path.exists() and not sig_path.is_file()):
+        result.problems.append(Problem(SIGNATURE_NAME, "not a regular file"))
+        return
     if not sig_path.is_file():
         _unchecked(result, require, f"{SIGNATURE_NAME} is absent (recording not signed)")
         return
     try:
-        sig = parse_signature(sig_path.read_bytes()[: MAX_SIGNATURE_BYTES + 1])
+        with open(sig_path, "rb") as f:
+            sig = parse_signature(f.read(MAX_SIGNATURE_BYTES + 1))
     except ValueError as exc:
         result.problems.append(Problem(SIGNATURE_NAME, f"not a signature file: {exc}"))
         return
