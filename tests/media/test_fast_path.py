@@ -71,15 +71,20 @@ def test_kvs_stream_identical_and_fast_path_is_used(tmp_path: Path) -> None:
     assert reader._template is not None  # whole fragments were taken from the template
 
 
-def test_the_escape_hatch_selects_the_general_path() -> None:
+def test_the_escape_hatch_selects_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """SIPREC_DECODER_FAST=0 (read by config, passed to the Recorder's decoder) turns the fast
     path off; the decoder itself reads no environment."""
     from siprec_recorder.config import ENV_DECODER_FAST, Settings
     from siprec_recorder.pipeline.service import RecorderDeps
+    from siprec_recorder.pipeline.wiring import recorder_deps
 
     assert Settings.from_env({ENV_DECODER_FAST: "0"}).decoder_fast is False
     assert Settings.from_env({}).decoder_fast is True
-    assert RecorderDeps.__dataclass_fields__["decoder_fast"].default is True
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # clients are built, never called
+    env = {"RECORDING_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/111122223333/q"}
+    off = recorder_deps(Settings.from_env({**env, ENV_DECODER_FAST: "0"}))
+    assert isinstance(off, RecorderDeps) and off.decoder_fast is False
+    assert recorder_deps(Settings.from_env(env)).decoder_fast is True
     assert not StreamDecoder(fast=False)._reader._fast
     assert StreamDecoder()._reader._fast
 

@@ -35,10 +35,10 @@ def run(args: argparse.Namespace) -> int:
     from siprec_recorder.recording.report import render_report
 
     with tempfile.TemporaryDirectory(prefix="siprec-report-") as tmp:
-        root, _folder = local_root(args.target, Path(tmp))
+        root, folder = local_root(args.target, Path(tmp))
         manifest = load_manifest(root / MANIFEST_NAME)
         out = args.out or Path(f"{_safe_name(manifest)}-report.png")
-        render_report(manifest, audio_paths(root, manifest), out)
+        render_report(manifest, audio_paths(root, manifest, folder), out)
     print(out)
     return 0
 
@@ -56,8 +56,9 @@ def load_manifest(path: Path) -> dict[str, Any]:
     return doc
 
 
-def audio_paths(root: Path, manifest: dict[str, Any]) -> dict[str, Path]:
-    """Label -> local file of each participant's audio, plus "stereo"."""
+def audio_paths(root: Path, manifest: dict[str, Any], folder: str | None = None) -> dict[str, Path]:
+    """Label -> local file of each participant's audio, plus "stereo". `folder`: the S3 folder
+    the recording was read from (as verify binds keys to it), else the one its keys share."""
     from siprec_recorder.recording.integrity import recording_folder, resolve_key
 
     paths: dict[str, Path] = {}
@@ -71,7 +72,9 @@ def audio_paths(root: Path, manifest: dict[str, Any]) -> dict[str, Path]:
     listed = (
         [o.get("key") for o in objects if isinstance(o, dict)] if isinstance(objects, list) else []
     )
-    folder = recording_folder([k for k in listed + [k for _, k in wanted] if isinstance(k, str)])
+    if folder is None:
+        keys = listed + [k for _, k in wanted]
+        folder = recording_folder([k for k in keys if isinstance(k, str)])
     for label, key in wanted:
         if isinstance(key, str) and key:
             path = resolve_key(root, key, folder)
