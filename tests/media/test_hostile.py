@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from siprec_recorder.errors import MediaError
+from siprec_recorder.media.writer import KvsStreamWriter
 from tests.media.helpers import (
     audio_track,
     decode_bytes,
@@ -90,10 +91,26 @@ def test_a_producer_timestamp_with_non_ascii_digits_is_refused(fast: bool, stamp
         decode_bytes(stream(ONE_TRACK, [T0, T0 + 1000], stamp=stamp), fast=fast)
 
 
-def test_a_fragment_with_two_tracks_elements_decodes_the_same_on_both_paths() -> None:
+def test_a_fragment_with_two_tracks_elements_is_refused_the_same_on_both_paths() -> None:
+    """Track 1 described as big-endian, then again as little-endian: whichever came first, its
+    samples would be read one way while the file says the other. Both paths refuse it."""
     tracks = el(0x1654AE6B, audio_track(1, "AUDIO", codec="A_PCM/INT/BIG")) + ONE_TRACK
     data = stream(tracks, [T0 + 1000 * k for k in range(3)])
-    assert summary(decode_bytes(data, fast=True)) == summary(decode_bytes(data, fast=False))
+    errors = []
+    for fast in (True, False):
+        with pytest.raises(MediaError, match="changes format mid-stream") as got:
+            decode_bytes(data, fast=fast)
+        errors.append(str(got.value))
+    assert errors[0] == errors[1] and "s16be 8000 Hz x1 -> s16le 8000 Hz x1" in errors[0]
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["general", "fast"])
+def test_a_track_described_again_at_another_rate_is_refused(fast: bool) -> None:
+    """A later fragment gives the same track 16 kHz: its samples are not placed as 8 kHz."""
+    first = KvsStreamWriter().fragment(T0, np.zeros(16000, np.int16))[1]
+    later = KvsStreamWriter(sample_rate=16000).fragment(T0 + 2000, np.zeros(32000, np.int16))[1]
+    with pytest.raises(MediaError, match="s16le 8000 Hz x1 -> s16le 16000 Hz x1"):
+        decode_bytes(first + later, fast=fast)
 
 
 @pytest.mark.parametrize("fast", [False, True], ids=["general", "fast"])

@@ -1,16 +1,23 @@
-"""Decoding past damaged media: finding the next fragment and splicing its audio on."""
+"""Decoding past damaged media: finding the next fragment, and the same decoder resuming there.
+
+Expected audio is the source PCM the writer was given, with silence where the writer's
+timestamps leave a hole; never the decoder's own output."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from siprec_recorder.media.decode import TrackResult
-from siprec_recorder.media.pcm import PcmSpool
-from siprec_recorder.pipeline.resync import CHUNK, MAGIC, next_fragment, splice
+from siprec_recorder.errors import MediaError
+from siprec_recorder.media.decode import StreamDecoder
+from siprec_recorder.media.writer import KvsStreamWriter
+from siprec_recorder.pipeline.resync import CHUNK, MAGIC, next_fragment, resume_after_errors
 
 RATE = 8000
+FRAG = 2 * RATE  # samples in a 2-second fragment
+T0 = 1_700_000_000_000
 
 
 def test_the_next_fragment_header_is_found_even_across_read_boundaries(tmp_path: Path) -> None:
@@ -25,47 +32,111 @@ def test_the_next_fragment_header_is_found_even_across_read_boundaries(tmp_path:
     assert next_fragment(raw, straddling) is None
 
 
-def track(tmp_path: Path, start_s: float, samples: np.ndarray, rate: int = RATE) -> TrackResult:
-    spool = PcmSpool(rate, tmp_path)
-    spool.append(samples.astype(np.int16))
-    return TrackResult(
-        1, "AUDIO", "A_PCM/INT/LIT", rate, 1, frames=len(samples) // 160,
-        samples=len(samples), start_ns=int(start_s * 1e9), pcm=spool,
-    )  # fmt: skip
+def pcm(seed: int, samples: int = FRAG) -> np.ndarray:
+    return np.random.default_rng(seed).integers(-9000, 9000, samples, dtype=np.int16)
 
 
-def test_a_later_part_is_placed_at_its_time_after_a_counted_gap(tmp_path: Path) -> None:
-    a = np.arange(1, RATE + 1, dtype=np.int16)  # 1 s from t=10 s
-    b = -np.arange(1, RATE // 2 + 1, dtype=np.int16)  # 0.5 s from t=11.5 s
-    base = track(tmp_path, 10.0, a)
-    assert splice(base, track(tmp_path, 11.5, b))
-    assert base.pcm is not None
-    got = base.pcm.read_all()
-    np.testing.assert_array_equal(got, np.concatenate([a, np.zeros(RATE // 2, np.int16), b]))
-    assert (base.gaps, base.gap_ms, base.samples) == (1, 500.0, 2 * RATE)
+def damage(fragment: bytes) -> bytes:
+    """The fragment with its Cluster's first 64 bytes overwritten (an invalid element size)."""
+    at = fragment.find(bytes.fromhex("1F43B675"))
+    assert at > 0
+    return fragment[:at] + b"\xff" * 64 + fragment[at + 64 :]
 
 
-def test_an_overlapping_part_keeps_the_earlier_audio(tmp_path: Path) -> None:
-    a = np.arange(1, RATE + 1, dtype=np.int16)
-    b = -np.arange(1, RATE + 1, dtype=np.int16)  # starts 0.25 s before a ends
-    base = track(tmp_path, 0.0, a)
-    assert splice(base, track(tmp_path, 0.75, b))
-    assert base.pcm is not None
-    np.testing.assert_array_equal(base.pcm.read_all(), np.concatenate([a, b[RATE // 4 :]]))
-    assert base.overlaps == 1
+def decode(tmp_path: Path, parts: list[bytes], fast: bool) -> tuple[StreamDecoder, list[int]]:
+    """Feed everything to one decoder as the pipeline does, then resume after errors."""
+    raw = tmp_path / "raw.mkv"
+    raw.write_bytes(b"".join(parts))
+    decoder = StreamDecoder(spool_dir=tmp_path, fast=fast)
+    with pytest.raises(MediaError):
+        decoder.feed(raw.read_bytes())
+    decoder.close()
+    return decoder, resume_after_errors(decoder, raw)
 
 
-def test_a_part_at_another_rate_is_not_spliced(tmp_path: Path) -> None:
-    base = track(tmp_path, 0.0, np.ones(RATE, np.int16))
-    other = track(tmp_path, 2.0, np.ones(16000, np.int16), rate=16000)
-    assert not splice(base, other)
-    assert base.pcm is not None and base.pcm.samples == RATE
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_audio_after_a_damaged_fragment_comes_after_a_counted_gap(
+    tmp_path: Path, fast: bool
+) -> None:
+    w = KvsStreamWriter()
+    a, b, c = pcm(1), pcm(2), pcm(3)
+    f0 = w.fragment(T0, a)[1]
+    f1 = damage(w.fragment(T0 + 2000, b)[1])
+    f2 = w.fragment(T0 + 4000, c)[1]
+    decoder, recovered = decode(tmp_path, [f0, f1, f2], fast)
+    assert recovered == [len(f0) + len(f1)]  # byte offset of the fragment after the damage
+    (track,) = decoder.result.tracks
+    assert track.pcm is not None
+    want = np.concatenate([a, np.zeros(FRAG, np.int16), c])
+    np.testing.assert_array_equal(track.pcm.read_all(), want)
+    assert (track.gaps, track.gap_ms, track.overlaps, track.frames) == (1, 2000.0, 0, 200)
+    assert track.start_ns == T0 * 1_000_000
+    assert decoder.error_offset is None  # the resumed part read to the end without error
+    decoder.result.close()
 
 
-def test_a_part_past_the_timelines_gap_limit_is_not_spliced(tmp_path: Path) -> None:
+def test_a_resumed_part_that_overlaps_keeps_the_earlier_audio(tmp_path: Path) -> None:
+    """The timeline's rule: audio already placed wins, the overlapping frames are dropped."""
+    w = KvsStreamWriter()
+    a, c = pcm(4), pcm(5)
+    f0 = w.fragment(T0, a)[1]
+    f1 = damage(w.fragment(T0 + 2000, pcm(6))[1])
+    f2 = w.fragment(T0 + 1500, c)[1]  # stamped 0.5 s before a ends
+    decoder, recovered = decode(tmp_path, [f0, f1, f2], True)
+    (track,) = decoder.result.tracks
+    assert track.pcm is not None and recovered
+    np.testing.assert_array_equal(track.pcm.read_all(), np.concatenate([a, c[RATE // 2 :]]))
+    assert (track.overlaps, track.gaps) == (1, 0)
+    decoder.result.close()
+
+
+def test_a_resumed_part_past_the_gap_limit_is_refused(tmp_path: Path) -> None:
     """The decoder refuses gaps over 6 hours; a resumed part must not get around that (a
     damaged fragment followed by one stamped 7 hours on would write 7 hours of silence)."""
-    base = track(tmp_path, 0.0, np.ones(RATE, np.int16))
-    later = track(tmp_path, 1.0 + 7 * 3600, np.ones(RATE, np.int16))
-    assert not splice(base, later)
-    assert base.pcm is not None and base.pcm.samples == RATE and base.gaps == 0
+    w = KvsStreamWriter()
+    a = pcm(7)
+    f0 = w.fragment(T0, a)[1]
+    f1 = damage(w.fragment(T0 + 2000, pcm(8))[1])
+    f2 = w.fragment(T0 + 2000 + 7 * 3_600_000, pcm(9))[1]
+    decoder, recovered = decode(tmp_path, [f0, f1, f2], True)
+    (track,) = decoder.result.tracks
+    assert track.pcm is not None and recovered == []
+    np.testing.assert_array_equal(track.pcm.read_all(), a)
+    assert (track.gaps, track.frames) == (0, 100)  # the refused frame is not counted either
+    assert decoder.error_offset == len(f0) + len(f1)
+    decoder.result.close()
+
+
+def test_a_resumed_part_at_another_rate_is_refused(tmp_path: Path) -> None:
+    """The same track described again at 16 kHz: its samples are not placed at 8 kHz."""
+    a = pcm(10)
+    f0 = KvsStreamWriter().fragment(T0, a)[1]
+    f1 = damage(KvsStreamWriter().fragment(T0 + 2000, pcm(11))[1])
+    f2 = KvsStreamWriter(sample_rate=16000).fragment(T0 + 4000, pcm(12, 2 * FRAG))[1]
+    decoder, recovered = decode(tmp_path, [f0, f1, f2], True)
+    (track,) = decoder.result.tracks
+    assert track.pcm is not None and recovered == []
+    np.testing.assert_array_equal(track.pcm.read_all(), a)
+    decoder.result.close()
+
+
+def test_damage_before_any_audio_still_gives_every_later_fragment(tmp_path: Path) -> None:
+    w = KvsStreamWriter()
+    f0 = damage(w.fragment(T0, pcm(13))[1])
+    b, c = pcm(14), pcm(15)
+    f1, f2 = w.fragment(T0 + 2000, b)[1], w.fragment(T0 + 4000, c)[1]
+    decoder, recovered = decode(tmp_path, [f0, f1, f2], True)
+    assert recovered == [len(f0)]
+    (track,) = decoder.result.tracks
+    assert track.pcm is not None and track.start_ns == (T0 + 2000) * 1_000_000
+    np.testing.assert_array_equal(track.pcm.read_all(), np.concatenate([b, c]))
+    decoder.result.close()
+
+
+def test_resume_is_only_for_a_decoder_stopped_by_an_error(tmp_path: Path) -> None:
+    decoder = StreamDecoder(spool_dir=tmp_path)
+    decoder.feed(KvsStreamWriter().fragment(T0, pcm(16))[1])
+    decoder.close()
+    with pytest.raises(RuntimeError, match="media error"):
+        decoder.resume(0)
+    decoder.result.close()

@@ -88,9 +88,10 @@ class DecodeResult:
 
 
 class _Track:
-    __slots__ = ("result", "timeline")
+    __slots__ = ("entry", "result", "timeline")
 
-    def __init__(self, result: TrackResult, timeline: Timeline | None) -> None:
+    def __init__(self, entry: TrackEntry, result: TrackResult, timeline: Timeline | None) -> None:
+        self.entry = entry  # the latest Tracks entry seen for it (its format is the timeline's)
         self.result = result
         self.timeline = timeline
 
@@ -111,6 +112,7 @@ class StreamDecoder:
         max_gap_seconds: int = MAX_GAP_SECONDS,
     ) -> None:
         self._max_gap = max_gap_seconds
+        self._fast = fast
         self._reader = MkvReader(fast=fast)
         self._wanted = call_filter.wanted() if call_filter else {}
         self._spool_dir = spool_dir
@@ -170,6 +172,23 @@ class StreamDecoder:
                 self._stopped_at(start)
             raise
 
+    def resume(self, at: int) -> None:
+        """After a MediaError, go on decoding at absolute offset `at` (where a later fragment
+        begins): a fresh reader, the same tracks. The audio after the damage goes through the
+        same timelines, so the damaged stretch is a counted gap of silence and the gap limits,
+        rounding and overlap rules are the decoder's own. Feed the bytes from `at`, then close()
+        again."""
+        if self.error_offset is None:
+            raise RuntimeError("resume() is only for a decoder stopped by a media error")
+        self._reader = MkvReader(fast=self._fast, base=at)
+        self._failed = self._closed = self._open = False
+        self.error_offset = self._last_start = None
+        self._keep = None
+        self._pending.clear()
+        self._tags = {}
+        self._resolved = {}
+        self._fragment_tracks = []
+
     def _stopped_at(self, feed_start: int) -> None:
         self.error_offset = self._last_start if self._last_start is not None else feed_start
 
@@ -195,8 +214,12 @@ class StreamDecoder:
                             self._handle(ev)
                         self._stopped_at(start)
                         raise
-                    for ev in events:
-                        self._handle(ev)
+                    try:
+                        for ev in events:
+                            self._handle(ev)
+                    except MediaError:  # e.g. the timeline's gap limit, in the last fragment
+                        self._stopped_at(start)
+                        raise
             finally:
                 if self._open and self._keep is not True:
                     self._result.skipped_fragments += 1
@@ -335,9 +358,12 @@ class StreamDecoder:
                 )
                 result.pcm = spool
                 timeline = Timeline(fmt, spool, entry.name or f"track{number}", self._max_gap)
-            tr = _Track(result, timeline)
+            tr = _Track(entry, result, timeline)
             self._tracks[key] = tr
             self._result.tracks.append(result)
+        elif entry is not tr.entry and entry != tr.entry:
+            _same_format(tr, entry)
+            tr.entry = entry
         self._resolved[number] = tr
         return tr
 
@@ -369,6 +395,22 @@ class StreamDecoder:
         r.gap_ms = round(tl.gap_samples * 1000 / rate, 3)
         r.overlap_ms = round(tl.overlap_samples * 1000 / rate, 3)
         r.start_ns = tl.start_ns
+
+
+def _same_format(tr: _Track, entry: TrackEntry) -> None:
+    """A later fragment may describe a track again, but not as another format: its samples
+    would be placed at the old rate (a reused stream, or damage). MediaError names the change."""
+    fmt = track_format(entry)
+    old = tr.timeline.fmt if tr.timeline is not None else None
+    if fmt != old:
+        raise MediaError(
+            f"track {(entry.name or str(entry.number))[:40]!r} changes format mid-stream: "
+            f"{_describe(old)} -> {_describe(fmt)}"
+        )
+
+
+def _describe(fmt: AudioFormat | None) -> str:
+    return "no audio" if fmt is None else f"{fmt.kind} {fmt.sample_rate} Hz x{fmt.channels}"
 
 
 def _producer_tags(tags: dict[str, str]) -> dict[str, str]:

@@ -82,10 +82,11 @@ class _TrackTiming:
 class MkvReader:
     """Incremental reader; `fast=True` turns regular runs of SimpleBlocks into FrameRun events."""
 
-    def __init__(self, *, fast: bool = False) -> None:
+    def __init__(self, *, fast: bool = False, base: int = 0) -> None:
+        """`base`: the absolute offset of the first byte fed (a reader started mid-stream)."""
         self._buf = bytearray()
         self._pos = 0  # parse position in _buf
-        self._base = 0  # absolute offset of _buf[0]
+        self._base = base  # absolute offset of _buf[0]
         self._skip = 0  # bytes still to skip of an ignored element
         self._skip_from = 0  # where that element started (for Truncated)
         self._stack: list[tuple[int, int | None, int]] = []  # (id, end or None, level)

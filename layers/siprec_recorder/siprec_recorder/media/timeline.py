@@ -68,8 +68,8 @@ class Timeline:
     def add(self, time_ns: int, payload: bytes | memoryview) -> None:
         """Place one frame."""
         n = self.fmt.samples_in(len(payload))
-        self.frames += 1
         if n == 0:
+            self.frames += 1
             return
         if self.start_ns is None:
             self.start_ns = time_ns
@@ -96,7 +96,8 @@ class Timeline:
                 self.flush()
                 self.spool.append_silence(delta)
                 self.position += delta
-        elif delta < -tol:
+        self.frames += 1
+        if delta < -tol:
             drop = min(-delta, n)
             if not self._in_overlap:
                 self.overlaps += 1

@@ -20,7 +20,7 @@ from siprec_recorder.errors import KvsServiceError, MediaError
 from siprec_recorder.media.decode import CallFilter, DecodeResult, StreamDecoder, TrackResult
 from siprec_recorder.media.pcm import PcmSpool
 from siprec_recorder.pipeline.plan import CallPlan, PlannedStream
-from siprec_recorder.pipeline.resync import MAX_RESYNCS, decode_from, next_fragment, splice
+from siprec_recorder.pipeline.resync import resume_after_errors
 from siprec_recorder.pipeline.sources import MediaSource
 from siprec_recorder.pipeline.workarea import WorkArea
 from siprec_recorder.recording.build import build_recording
@@ -184,29 +184,12 @@ def _decode(
             feed(final=True)
     plan.facts.warnings.extend(source.notes(stream.stream_arn))
     try:
-        result = decoder.close()
-    except MediaError as exc:
+        decoder.close()
+    except MediaError as exc:  # the audio decoded before the error is still ours
         error = error or str(exc)
-        result = decoder.result  # the audio decoded before the error is still ours
+    resumed = resume_after_errors(decoder, raw_path)  # and the audio after damaged fragments
+    result = decoder.result
     track = _audio_track(result)
-    offset, resumed = decoder.error_offset, []
-    for _ in range(MAX_RESYNCS):  # the fragments after damaged ones are still the call's audio
-        start = None if offset is None else next_fragment(raw_path, offset)
-        if start is None:
-            break
-        more_result, offset = decode_from(raw_path, start, call_filter, tmp, fast)
-        if offset is not None:
-            offset = max(offset, start)  # always onwards: each attempt starts past the last
-        more = _audio_track(more_result)
-        if more is None:
-            continue
-        if track is None or track.pcm is None or track.start_ns is None:
-            if track is not None and track.pcm is not None:
-                track.pcm.close()  # nothing of it was audio
-            track = more
-            resumed.append(start)
-        elif splice(track, more):
-            resumed.append(start)
     if resumed:
         plan.facts.warnings.append(
             f"stream {planned.label}: decoding resumed {len(resumed)} time(s) after media errors"
