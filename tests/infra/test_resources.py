@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import siprec_recorder.config as config
-from tests.infra.tpl import as_list, branches, props, resources, template
+from tests.infra.tpl import as_list, branches, props, resources, role_statements, template
 
 ENV_NAMES_FROM_BRIEF = {
     "CALLS_TABLE", "RECORDINGS_BUCKET", "RECORDINGS_PREFIX", "RECORDING_QUEUE_URL",
@@ -93,7 +93,7 @@ def test_alarm_topic_key_lets_cloudwatch_publish() -> None:
     topic = props("AlarmTopic")
     assert topic["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
     key = resources("AWS::KMS::Key")["AlarmTopicKey"]
-    assert key["Condition"] == resources("AWS::SNS::Topic")["AlarmTopic"]["Condition"]
+    assert "Condition" not in key and "Condition" not in resources()["AlarmTopic"]
     statements = key["Properties"]["KeyPolicy"]["Statement"]
     (cw,) = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
     assert set(cw["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
@@ -309,6 +309,45 @@ def test_the_prefix_the_template_accepts_is_the_one_the_functions_accept(prefix:
     assert deployable == accepted
 
 
+def test_every_alarm_notifies_even_without_an_alarm_email() -> None:
+    """The topic always exists (a deployer without AlarmEmail subscribes a pager or chat to
+    it); before, no AlarmEmail meant eleven alarms with no action at all."""
+    for name, alarm in resources("AWS::CloudWatch::Alarm").items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+    assert props("AlarmTopic")["Subscription"] == {
+        "Fn::If": [
+            "HasAlarmEmail",
+            [{"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}],
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert "Condition" not in template()["Outputs"]["AlarmTopicArn"]
+
+
+def test_standard_ia_archives_only_objects_thirty_days_old() -> None:
+    """S3 refuses a STANDARD_IA transition before 30 days (the stack would roll back); the
+    template's rule refuses those values first. 0 means no archiving at all."""
+    rule = template()["Rules"]["StandardIaNeedsThirtyDays"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "ArchiveStorageClass"}, "STANDARD_IA"]}
+    (assertion,) = rule["Assertions"]
+    refused, ref = assertion["Assert"]["Fn::Not"][0]["Fn::Contains"]
+    assert ref == {"Ref": "ArchiveAfterDays"}
+    assert set(refused) == {str(d) for d in range(1, 30)}
+
+
+def test_the_recorder_may_put_only_its_own_event() -> None:
+    from siprec_recorder.aws.events import DETAIL_TYPE
+
+    (stmt,) = [
+        s for s in role_statements("RecorderRole") if s.get("Sid") == "RecordingAvailableEvents"
+    ]
+    assert stmt["Condition"] == {
+        "StringEquals": {"events:source": {"Ref": "EventSource"}, "events:detail-type": DETAIL_TYPE}
+    }
+    env = template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["EVENT_SOURCE"] == {"Ref": "EventSource"}
+
+
 def test_a_non_number_in_a_numeric_variable_names_the_variable() -> None:
     from siprec_recorder.errors import RecorderError
 
@@ -319,12 +358,16 @@ def test_a_non_number_in_a_numeric_variable_names_the_variable() -> None:
 def test_alarms_cover_dlqs_function_errors_and_custom_metrics() -> None:
     every = resources("AWS::CloudWatch::Alarm")
     backlog = every.pop("RecordingBacklogAlarm")["Properties"]
-    # a job waiting half an hour: the Recorder is down, throttled or behind (the sweeper only
-    # resends such a job, it never fails the call for it)
+    # jobs waiting for half an hour without a break: the Recorder is down, throttled or behind
+    # (the sweeper only resends such a job, it never fails the call for it). Not the age of the
+    # oldest message: that counts a job waiting out its 90-minute visibility timeout for a retry
     assert backlog["Namespace"] == "AWS/SQS"
-    assert backlog["MetricName"] == "ApproximateAgeOfOldestMessage"
+    assert backlog["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert backlog["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["RecordingQueue", "QueueName"]}
-    assert backlog["Threshold"] == 1800 and backlog["Statistic"] == "Maximum"
+    assert backlog["Statistic"] == "Minimum" and backlog["Threshold"] == 0
+    assert backlog["ComparisonOperator"] == "GreaterThanThreshold"
+    assert backlog["Period"] * backlog["EvaluationPeriods"] == 1800
+    assert backlog["DatapointsToAlarm"] == backlog["EvaluationPeriods"]
     alarms = [a["Properties"] for a in every.values()]
     for a in alarms:
         assert a["Threshold"] == 0 and a["ComparisonOperator"] == "GreaterThanThreshold"
@@ -363,3 +406,10 @@ def test_outputs_name_everything_doctor_and_operators_need() -> None:
         "RecorderRoleArn", "StreamingStatusRuleName", "RecordingsKeyArn", "SigningKeyArn",
     ):  # fmt: skip
         assert name in outputs, name
+
+
+def test_recording_jobs_get_five_attempts_everywhere() -> None:
+    """AWS advises a maxReceiveCount of at least 5 for SQS event sources; the Recorder fails
+    the call on the last receive, so its default must be the template's default."""
+    default = template()["Parameters"]["RecordingMaxReceiveCount"]["Default"]
+    assert default == 5 == config.MAX_RECEIVES == config.Settings().max_receives

@@ -29,6 +29,7 @@ ENV_ENDED_TIMEOUT = "SWEEP_ENDED_TIMEOUT_MINUTES"
 ENV_STREAM_GRACE = "SWEEP_STREAM_GRACE_MINUTES"
 ENV_CALL_TTL_DAYS = "CALL_TTL_DAYS"
 ENV_MAX_RECEIVES = "RECORDER_MAX_RECEIVES"
+MAX_RECEIVES = 5  # the template's default; AWS advises at least 5 for SQS event sources
 ENV_DECODER_FAST = "SIPREC_DECODER_FAST"  # "0": the decoder's general path only (escape hatch)
 
 
@@ -53,7 +54,7 @@ class Settings:
     ended_timeout_minutes: int = 240
     stream_grace_minutes: int = 5
     call_ttl_days: int = 30
-    max_receives: int = 3  # the recording queue's maxReceiveCount: the last try fails the call
+    max_receives: int = MAX_RECEIVES  # the queue's maxReceiveCount: the last one fails the call
     decoder_fast: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 

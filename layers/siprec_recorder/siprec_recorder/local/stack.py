@@ -170,7 +170,9 @@ class LocalStack:
         self.queue_url, _ = self._queue(
             "siprec-recording-jobs",
             VisibilityTimeout="5400",
-            RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+            RedrivePolicy=json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(config.MAX_RECEIVES)}
+            ),
         )
         self.event_dlq_url, _ = self._queue("siprec-event-dlq")
         self.events_queue_url, events_arn = self._queue("siprec-recording-available")

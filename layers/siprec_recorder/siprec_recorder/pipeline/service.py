@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from siprec_recorder.calls import lifecycle
 from siprec_recorder.calls.model import STREAM_STARTED, Call, CallStatus, RecordingJob
 from siprec_recorder.calls.service import JobQueue
+from siprec_recorder.config import MAX_RECEIVES
 from siprec_recorder.errors import KvsServiceError, RecorderError, StorageError
 from siprec_recorder.pipeline.plan import plan_call
 from siprec_recorder.pipeline.record import record_call
@@ -83,7 +84,7 @@ def handle_job(
     deps: RecorderDeps,
     *,
     receive_count: int = 1,
-    max_receives: int = 3,
+    max_receives: int = MAX_RECEIVES,
     time_is_up: Callable[[], bool] = lambda: False,
 ) -> JobResult:
     """Record one call. Raises StorageError to have SQS retry; returns when the job is settled."""
