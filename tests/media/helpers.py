@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from siprec_recorder.media.decode import CallFilter, DecodeResult, StreamDecoder
+from siprec_recorder.media.decode import StreamDecoder
 from siprec_recorder.media.events import FragmentBatch, Frame, FrameRun
 from siprec_recorder.media.mkv import MkvReader
+from siprec_recorder.media.results import CallFilter, DecodeResult
 
 
 def read_events(data: bytes, *, fast: bool, chunk: int = 1 << 20) -> list[object]:

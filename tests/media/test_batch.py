@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from siprec_recorder.errors import KvsServiceError, MediaError
-from siprec_recorder.media.decode import CallFilter, StreamDecoder, decode_file
+from siprec_recorder.media.decode import StreamDecoder, decode_file
 from siprec_recorder.media.events import FragmentBatch
 from siprec_recorder.media.mkv import MkvReader
+from siprec_recorder.media.results import CallFilter
 from siprec_recorder.media.writer import KvsStreamWriter
 from tests.media.helpers import (
     audio_track,

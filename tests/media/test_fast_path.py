@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from siprec_recorder.media.decode import CallFilter, StreamDecoder, decode_file
+from siprec_recorder.media.decode import StreamDecoder, decode_file
 from siprec_recorder.media.events import FragmentBatch, FrameRun
 from siprec_recorder.media.mkv import MkvReader
+from siprec_recorder.media.results import CallFilter
 from siprec_recorder.media.writer import KvsStreamWriter
 from tests.conftest import KVS_SAMPLES
 from tests.media.helpers import decode_bytes, read_events, summary

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from siprec_recorder.errors import KvsServiceError
-from siprec_recorder.media.decode import CallFilter
+from siprec_recorder.media.results import CallFilter
 from siprec_recorder.media.writer import KvsStreamWriter
 from tests.media.helpers import decode_bytes
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from siprec_recorder.media.decode import CallFilter, StreamDecoder
+from siprec_recorder.media.decode import StreamDecoder
+from siprec_recorder.media.results import CallFilter
 from siprec_recorder.media.writer import KvsStreamWriter
 
 CHUNK = 65536

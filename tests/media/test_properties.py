@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from siprec_recorder.errors import MediaError
-from siprec_recorder.media.decode import CallFilter, StreamDecoder
+from siprec_recorder.media.decode import StreamDecoder
+from siprec_recorder.media.results import CallFilter
 from siprec_recorder.media.writer import KvsStreamWriter
 from tests.conftest import KVS_SAMPLES
 from tests.media.helpers import (

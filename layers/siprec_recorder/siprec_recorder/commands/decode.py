@@ -52,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
 
     tune_process()  # before numpy's import: one BLAS thread, chunk buffers reused (see there)
     from siprec_recorder.media.codecs import AudioFormat
-    from siprec_recorder.media.decode import CallFilter, decode_file
+    from siprec_recorder.media.decode import decode_file
     from siprec_recorder.media.events import TrackEntry
+    from siprec_recorder.media.results import CallFilter
     from siprec_recorder.media.wav import WavSpool
 
     call_filter = None

@@ -17,8 +17,9 @@ from typing import Any
 
 from siprec_recorder.calls.model import CallStatus
 from siprec_recorder.errors import KvsServiceError, MediaError
-from siprec_recorder.media.decode import CallFilter, DecodeResult, StreamDecoder, TrackResult
+from siprec_recorder.media.decode import StreamDecoder
 from siprec_recorder.media.pcm import PcmSpool
+from siprec_recorder.media.results import CallFilter, DecodeResult, TrackResult
 from siprec_recorder.pipeline.plan import CallPlan, PlannedStream
 from siprec_recorder.pipeline.resync import resume_after_errors
 from siprec_recorder.pipeline.sources import MediaSource
