@@ -173,3 +173,23 @@ def test_duplicated_and_reordered_events_give_one_recording(stack):
         Bucket=stack.settings.bucket, Prefix=landed.folder
     )["Versions"]
     assert len(versions) == len(landed.keys)  # nothing written twice
+
+
+def test_two_sessions_of_one_conversation_are_both_kept(stack):
+    """A Genesys conversation recorded in two SIPREC sessions (a transfer or a consult): two
+    Chime transactions with the same x-inin-cnv. Each lands whole in its own folder under the
+    conversation's; before, the second overwrote the first's manifest and audio."""
+    first = simulate_call(duration_s=6, seed=61)
+    second = simulate_call(duration_s=6, seed=62, conversation_id=first.conversation_id)
+    assert first.transaction_id != second.transaction_id
+    landed = [run_call(stack, call) for call in (first, second)]
+    assert landed[0].folder != landed[1].folder
+    for got in landed:
+        assert got.status is not None and got.status.status.value == "RECORDED"
+        assert got.manifest is not None and got.folder is not None
+        assert got.manifest["transaction_id"] == got.call.transaction_id
+        assert got.manifest["interaction_id"] == first.conversation_id
+        assert f"/{first.conversation_id}/" in got.folder
+        by_label = {p["label"]: p for p in got.manifest["participants"]}
+        for leg in got.call.legs:  # still each call's own audio, after both were written
+            np.testing.assert_array_equal(got.audio(by_label[leg.label]["key"]), leg.pcm)

@@ -26,7 +26,8 @@ SCHEMA = json.loads(
     (REPO_ROOT / "layers/siprec_recorder/siprec_recorder/schemas/manifest.schema.json").read_text()
 )
 UUID = "0f8fad5b-d9cb-469f-a165-70867728950e"
-FOLDER = f"recordings/2026/11/26/{UUID}/"
+TXID = "8a3b1c2d-0000-4000-8000-00000000abcd"  # tests.recording.support.call's transaction id
+FOLDER = f"recordings/2026/11/26/{UUID}/{TXID}/"
 
 
 class OrderedStore(DirectoryStore):
@@ -191,7 +192,7 @@ def test_no_audio_at_all_writes_no_audio_file_and_says_so(tmp_path: Path) -> Non
         call(["1", "2"], interaction_id=None), parties, store, OutputOptions()
     )
     assert manifest["stereo"] is None and manifest["one_way"]["missing"] == ["1", "2"]
-    folder = tmp_path / "out/recordings/2026/11/26/8a3b1c2d-0000-4000-8000-00000000abcd"
+    folder = tmp_path / f"out/recordings/2026/11/26/{TXID}/{TXID}"
     assert not list(folder.glob("*.wav"))
     assert "Genesys-Interaction-ID" not in manifest["tags"]
 

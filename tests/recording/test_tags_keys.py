@@ -78,14 +78,14 @@ def test_call_tags_drop_an_id_that_could_be_a_number_and_say_so() -> None:
 def test_folder_uses_utc_date_and_interaction_id_else_transaction() -> None:
     late_evening = datetime(2026, 11, 26, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
     keys = recording_keys(UUID, "tx", late_evening, "/recordings")
-    assert keys.folder == f"recordings/2026/11/27/{UUID}/"  # 04:30 UTC the next day
+    assert keys.folder == f"recordings/2026/11/27/{UUID}/tx/"  # 04:30 UTC the next day
     assert keys.stereo("wav") == keys.folder + "stereo.wav"
     assert keys.party("customer", "1", "flac") == keys.folder + "customer-1.flac"
     assert (
         keys.manifest.endswith("/manifest.json") and keys.vcon == f"{keys.folder}{UUID}.vcon.json"
     )
     fallback = recording_keys(None, "8a3b-tx", late_evening, "")
-    assert fallback.folder == "2026/11/27/8a3b-tx/"
+    assert fallback.folder == "2026/11/27/8a3b-tx/8a3b-tx/"
     with pytest.raises(StorageError):
         recording_keys(None, "tx", datetime(2026, 1, 1), "x/")  # naive time is refused
 
@@ -96,9 +96,21 @@ def test_an_interaction_id_that_could_be_a_phone_number_never_names_the_folder()
     when = datetime(2026, 11, 26, 12, tzinfo=UTC)
     for phoney in ("sip:+15555550127@198.51.100.10", "1.555.555.0127", "+44 20 7946 0958"):
         keys = recording_keys(phoney, "tx-9", when, "recordings/")
-        assert keys.folder == "recordings/2026/11/26/tx-9/"
+        assert keys.folder == "recordings/2026/11/26/tx-9/tx-9/"
         assert "555" not in keys.vcon and "7946" not in keys.vcon
-    assert recording_keys(UUID, "tx-9", when, "").folder == f"2026/11/26/{UUID}/"
+    assert recording_keys(UUID, "tx-9", when, "").folder == f"2026/11/26/{UUID}/tx-9/"
+
+
+def test_two_sessions_of_one_conversation_never_share_a_folder() -> None:
+    """Genesys records a conversation in several SIPREC sessions (transfer, consult): same
+    interaction id, another transaction. One folder would let the second call's manifest and
+    audio overwrite the first's."""
+    when = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    first = recording_keys(UUID, "tx-a", when, "recordings/")
+    second = recording_keys(UUID, "tx-b", when, "recordings/")
+    assert first.folder != second.folder and first.manifest != second.manifest
+    assert first.folder.startswith(f"recordings/2026/11/26/{UUID}/")
+    assert second.folder.startswith(f"recordings/2026/11/26/{UUID}/")
 
 
 @pytest.mark.parametrize(

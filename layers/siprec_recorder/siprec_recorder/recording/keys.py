@@ -1,8 +1,11 @@
 """Object keys of a recording: one folder per call, dated by the call's start (UTC).
 
-`<prefix>YYYY/MM/DD/<interaction id, else transaction id>/` holds
+`<prefix>YYYY/MM/DD/<interaction id, else transaction id>/<transaction id>/` holds
 `<role>-<label>.<ext>` per party, `stereo.<ext>`, `<id>.vcon.json`, `report.png`,
 `manifest.json`, `manifest.json.sig` and `quarantine/<stream name>/<label>.mkv` for raw media.
+A Genesys conversation can be recorded in several SIPREC sessions (a transfer, a consult, a
+callback), each its own Chime transaction with the same interaction id: each gets its own
+folder under the conversation's, so no call overwrites another's objects.
 Every variable part is reduced to a safe key segment, so no input can climb out of the folder.
 """
 
@@ -91,16 +94,16 @@ def normalise_prefix(prefix: str) -> str:
 def recording_keys(
     interaction_id: str | None, transaction_id: str, start_time: datetime, prefix: str
 ) -> RecordingKeys:
-    """The folder of a call: prefix, start date (UTC), then the interaction or transaction id."""
+    """The folder of a call: prefix, start date (UTC), the conversation (interaction id, else
+    the transaction id), then the call (transaction id)."""
     if start_time.tzinfo is None:
         raise StorageError("call start_time must be timezone-aware")
     # the folder name shows in every listing and log line: an interaction id that could be a
     # phone number (a SIP URI taken for one) gives way to the transaction id
     usable = interaction_id if interaction_id and not could_be_personal(interaction_id) else None
-    ident = usable or transaction_id
-    if not ident:
-        raise StorageError("call has neither an interaction id nor a transaction id")
+    if not transaction_id:
+        raise StorageError("call has no transaction id")
     day = start_time.astimezone(UTC)
-    segment = safe_segment(ident)
-    folder = f"{normalise_prefix(prefix)}{day:%Y/%m/%d}/{segment}/"
+    segment = safe_segment(usable or transaction_id)
+    folder = f"{normalise_prefix(prefix)}{day:%Y/%m/%d}/{segment}/{safe_segment(transaction_id)}/"
     return RecordingKeys(folder=folder, call_segment=segment)

@@ -45,8 +45,11 @@ def simulate_call(
     missing_leg: bool = False,
     updated: bool = False,
     start_ms: int | None = None,
+    conversation_id: str | None = None,
 ) -> SimulatedCall:
-    """Simulate one two-party SIPREC call (see the module docstring)."""
+    """Simulate one two-party SIPREC call (see the module docstring). `conversation_id`: the
+    Genesys conversation it belongs to (random by default; give two calls the same one for a
+    conversation recorded in two sessions)."""
     if not 2 <= duration_s <= 4 * 3600:
         raise RecorderError("duration_s must be 2 s .. 4 h")
     duration_ms = round_ms(duration_s * 1000)
@@ -66,7 +69,8 @@ def simulate_call(
         "from_number": f"+1555555{rng.randint(100, 199):04d}",
         "to_number": f"+1555555{rng.randint(200, 299):04d}",
     }
-    conversation_id = ev.rand_uuid(rng)
+    drawn = ev.rand_uuid(rng)  # drawn either way: a seed gives the same other ids
+    conversation_id = conversation_id or drawn
     session_id, group_id = _b64id(rng), _b64id(rng)
     stream_ids = [_b64id(rng), _b64id(rng)]
     pids = [_b64id(rng), _b64id(rng), _b64id(rng)]
