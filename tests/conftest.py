@@ -20,6 +20,16 @@ KVS_SAMPLES = SHARED / "kvs-samples"
 CHIME_EVENTS = SHARED / "chime-events"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """One clear line instead of a hundred failures when the sample data is not there."""
+    if not all(d.is_dir() for d in (SIPREC_CORPUS, KVS_SAMPLES, CHIME_EVENTS)):
+        pytest.exit(
+            f"the tests read the project's sample data from {SHARED} (siprec-corpus/, "
+            "kvs-samples/, chime-events/): put that folder beside the checkout",
+            returncode=4,
+        )
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     assert SHARED.is_dir(), f"shared data not found at {SHARED}"

@@ -28,7 +28,7 @@ from tests.doctor.test_connector_rule_table import GOOD, _connector, _template_p
 STACK = "siprec-recorder-prod"
 
 
-def _stack(aws: Aws, status: str = "UPDATE_COMPLETE", vc: str = VC) -> None:
+def _stack(aws: Aws, status: str = "UPDATE_COMPLETE", vc: str = VC, prefix: str = "calls/") -> None:
     outputs = {
         "RecordingsBucketName": "rec-stack",
         "CallsTableName": "calls-stack",
@@ -48,7 +48,7 @@ def _stack(aws: Aws, status: str = "UPDATE_COMPLETE", vc: str = VC) -> None:
                     "StackStatus": status,
                     "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
                     "Parameters": [
-                        {"ParameterKey": "RecordingsPrefix", "ParameterValue": "calls/"},
+                        {"ParameterKey": "RecordingsPrefix", "ParameterValue": prefix},
                         {"ParameterKey": "EventBusName", "ParameterValue": "recordings-bus"},
                     ],
                 }
@@ -76,6 +76,14 @@ def test_stack_outputs_fill_the_deployment_and_flags_win(aws: Aws) -> None:
         rule_name="siprec-rule",
         event_bus="default",
     )
+
+
+def test_an_empty_recordings_prefix_is_taken_as_deployed(aws: Aws) -> None:
+    """The template allows RecordingsPrefix "" (keys at the bucket's root): doctor must probe
+    there, not under the default recordings/ (which IAM does not grant that stack)."""
+    _stack(aws, prefix="")
+    dep, _ = from_stack(aws.clients.cloudformation, Deployment(region=REGION, stack=STACK))
+    assert dep.prefix == ""
 
 
 def test_rolled_back_stack_fails(aws: Aws) -> None:
@@ -160,7 +168,7 @@ def test_no_credentials_is_one_line_not_a_traceback(
         monkeypatch.delenv(name, raising=False)
     assert cli.main(["doctor", "--region", REGION, "--bucket", "some-bucket"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "cannot reach AWS: NoCredentialsError" in err
+    assert err.count("\n") == 1 and "no AWS credentials: set a profile" in err
 
 
 def test_report_prints_fixes_only_for_problems() -> None:

@@ -413,3 +413,13 @@ def test_recording_jobs_get_five_attempts_everywhere() -> None:
     the call on the last receive, so its default must be the template's default."""
     default = template()["Parameters"]["RecordingMaxReceiveCount"]["Default"]
     assert default == 5 == config.MAX_RECEIVES == config.Settings().max_receives
+
+
+def test_every_log_retention_cloudwatch_offers_can_be_chosen() -> None:
+    """The list comes from AWS's resource schema for AWS::Logs::LogGroup (as cfn-lint ships it):
+    seven years (2557 days), a common records rule, was missing."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", "AWS::Logs::LogGroup")
+    offered = schema.schema["properties"]["RetentionInDays"]["enum"]
+    assert template()["Parameters"]["LogRetentionDays"]["AllowedValues"] == offered

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +143,26 @@ def test_real_process_reads_stdin() -> None:
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert [p["sends"] for p in doc["participants"]] == [["a_leg"], ["b_leg"]]
+
+
+def test_a_reader_that_stops_early_gets_no_error_message() -> None:
+    """`siprec-recorder metadata X | head -1`: the reader closes the pipe; the CLI used to print
+    "BrokenPipeError" and exit 2 as for bad input."""
+    r, w = os.pipe()
+    os.close(r)  # nobody will read: the first write fails with EPIPE
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "siprec_recorder.cli",
+                "metadata",
+                str(SIPREC_CORPUS / "sems_1.txt"),
+            ],
+            stdout=w,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+    finally:
+        os.close(w)
+    assert proc.stderr == b"" and proc.returncode == 1

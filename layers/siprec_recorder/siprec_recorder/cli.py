@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -41,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(words)
     try:
         status: int = args.func(args)
+        sys.stdout.flush()  # here, so a closed pipe is caught below, not at interpreter exit
+    except BrokenPipeError:  # `... | head` stopped reading: not an error worth a message
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except RecorderError as exc:
         print(f"siprec-recorder {args.command}: {one_line(str(exc))}", file=sys.stderr)
         return 2

@@ -99,7 +99,7 @@ def from_stack(cfn: CloudFormationClient, base: Deployment) -> tuple[Deployment,
     out = {o.get("OutputKey"): o.get("OutputValue", "") for o in stack.get("Outputs", [])}
     par = {p.get("ParameterKey"): p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
     found = {f: out[k] for f, k in _FROM_OUTPUTS.items() if out.get(k)}
-    found |= {f: par[k] for f, k in _FROM_PARAMETERS.items() if par.get(k)}
+    found |= {f: par[k] for f, k in _FROM_PARAMETERS.items() if k in par}  # "" is a prefix
     defaults = Deployment(region=base.region)
     explicit = {k: v for k, v in vars(base).items() if v != getattr(defaults, k)}
     status = stack.get("StackStatus", "")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from siprec_recorder.errors import RecorderError
 
@@ -29,6 +29,10 @@ def error_code(exc: ClientError) -> str:
 
 def unreachable(exc: BotoCoreError) -> RecorderError:
     """The one error for "no credentials, no network, no endpoint": it stops every check."""
+    if isinstance(exc, NoCredentialsError):
+        return RecorderError(
+            "no AWS credentials: set a profile (AWS_PROFILE, aws sso login) or AWS_* variables"
+        )
     return RecorderError(f"cannot reach AWS: {type(exc).__name__}")
 
 

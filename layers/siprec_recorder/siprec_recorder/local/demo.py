@@ -31,11 +31,29 @@ class DemoResult:
     out: Path
 
 
+MARKER = ".siprec-recorder-demo"  # marks a folder the demo wrote (and may replace)
+
+
+def prepare_out(out: Path) -> None:
+    """Empty `out` for a new run, but only if a previous demo wrote it: `--out ~/work` must
+    not delete someone's folder. RecorderError names a folder it will not touch."""
+    if out.exists():
+        if not out.is_dir():
+            raise RecorderError(f"--out {out}: not a folder")
+        if any(out.iterdir()) and not (out / MARKER).is_file():
+            raise RecorderError(
+                f"--out {out}: folder is not empty and not a demo output (nothing deleted); "
+                "choose a new folder"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / MARKER).write_text("written by siprec-recorder demo; replaced by the next run\n")
+
+
 def run_demo(out: Path, *, duration_s: float = 120, seed: int = 7) -> DemoResult:
     """Run one call end to end on a fresh local stack; objects are copied under `out`."""
     call = simulate_call(duration_s=duration_s, seed=seed, updated=True)
-    if out.exists():
-        shutil.rmtree(out)
+    prepare_out(out)
     with LocalStack() as stack:
         ingest(call, stack.kvs)
         pipeline = LocalPipeline(stack)
