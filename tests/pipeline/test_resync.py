@@ -12,8 +12,10 @@ import pytest
 
 from siprec_recorder.errors import MediaError
 from siprec_recorder.media.decode import StreamDecoder
+from siprec_recorder.media.ebml import MAGIC, fragment_start_in
+from siprec_recorder.media.results import CallFilter
 from siprec_recorder.media.writer import KvsStreamWriter
-from siprec_recorder.pipeline.resync import CHUNK, MAGIC, next_fragment, resume_after_errors
+from siprec_recorder.pipeline.resync import CHUNK, next_fragment, resume_after_errors
 
 RATE = 8000
 FRAG = 2 * RATE  # samples in a 2-second fragment
@@ -43,13 +45,17 @@ def damage(fragment: bytes) -> bytes:
     return fragment[:at] + b"\xff" * 64 + fragment[at + 64 :]
 
 
-def decode(tmp_path: Path, parts: list[bytes], fast: bool) -> tuple[StreamDecoder, list[int]]:
+def decode(
+    tmp_path: Path, parts: list[bytes], fast: bool, chunk: int = 1 << 30
+) -> tuple[StreamDecoder, list[int]]:
     """Feed everything to one decoder as the pipeline does, then resume after errors."""
     raw = tmp_path / "raw.mkv"
     raw.write_bytes(b"".join(parts))
+    data = raw.read_bytes()
     decoder = StreamDecoder(spool_dir=tmp_path, fast=fast)
     with pytest.raises(MediaError):
-        decoder.feed(raw.read_bytes())
+        for i in range(0, len(data), chunk):
+            decoder.feed(data[i : i + chunk])
     decoder.close()
     return decoder, resume_after_errors(decoder, raw)
 
@@ -140,3 +146,88 @@ def test_resume_is_only_for_a_decoder_stopped_by_an_error(tmp_path: Path) -> Non
     with pytest.raises(RuntimeError, match="media error"):
         decoder.resume(0)
     decoder.result.close()
+
+
+def _block(fragment: bytes, index: int) -> int:
+    """Offset of the index-th SimpleBlock of a writer fragment (20 ms blocks of 8 kHz L16: id
+    0xA3, an 8-byte size 0x0100000000000144 = 324, then track, timecode, flags, 320 bytes)."""
+    head = bytes.fromhex("A30100000000000144")
+    at = fragment.find(head)
+    for _ in range(index):
+        assert fragment[at + STRIDE : at + STRIDE + len(head)] == head
+        at += STRIDE
+    return at
+
+
+STRIDE = 1 + 8 + 324
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_block_whose_size_swallows_another_calls_fragments_leaks_none_of_them(
+    tmp_path: Path, fast: bool
+) -> None:
+    """A reused stream: our call, another call's fragments, our call again. One damaged size
+    byte makes our block 95 claim the other call's next fragment: read as one 'frame', its
+    bytes were our call's audio. Now the block is damage, decoding resumes at the next
+    fragment (the other call's: filtered out) and ours continue after a counted gap."""
+    ours = KvsStreamWriter(producer_tags={"TransactionId": "ours"})
+    other = KvsStreamWriter(producer_tags={"TransactionId": "other"})
+    a, b, c = pcm(20), pcm(21), pcm(22)
+    f0 = ours.fragment(T0, a)[1]
+    f1 = bytearray(ours.fragment(T0 + 2000, b)[1])
+    g0 = other.fragment(T0 + 4000, pcm(23))[1]
+    f2 = ours.fragment(T0 + 6000, c)[1]
+    at = _block(bytes(f1), 95)
+    swallow = len(f1) - (at + 9) + 400  # past the other call's EBML header
+    f1[at + 1 : at + 9] = ((1 << 56) | swallow).to_bytes(8, "big")
+    raw = tmp_path / "raw.mkv"
+    raw.write_bytes(f0 + bytes(f1) + g0 + f2)
+    decoder = StreamDecoder(
+        spool_dir=tmp_path, fast=fast, call_filter=CallFilter(transaction_id="ours")
+    )
+    with pytest.raises(MediaError, match="runs into a fragment starting at offset"):
+        decoder.feed(raw.read_bytes())
+    decoder.close()
+    # resumed at the next fragment: the other call's (filtered out), then ours
+    assert resume_after_errors(decoder, raw) == [len(f0) + len(f1)]
+    (track,) = decoder.result.tracks
+    assert track.pcm is not None
+    kept = 95 * 160  # block 95 and the rest of f1 are lost, never read as audio
+    want = np.concatenate([a, b[:kept], np.zeros(2 * FRAG - kept, np.int16), c])
+    np.testing.assert_array_equal(track.pcm.read_all(), want)
+    decoder.result.close()
+
+
+@pytest.mark.parametrize("chunk", [1 << 30, 5])
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_unknown_element_whose_size_swallows_a_fragment_is_damage(
+    tmp_path: Path, fast: bool, chunk: int
+) -> None:
+    """f1's Tags after its Cluster, id and size damaged: skipped as an unknown element, it took
+    f2 with it, with no error (f2's audio silently gone). Now f2 is decoded after a resync, also
+    when the fragment header inside the skipped bytes is split between two feeds."""
+    w = KvsStreamWriter(tags_after_cluster={"TransactionId": "t"})
+    parts = [pcm(30 + k) for k in range(4)]
+    f = [bytearray(w.fragment(T0 + 2000 * k, p)[1]) for k, p in enumerate(parts)]
+    at = f[1].rfind(bytes.fromhex("1254C367"))
+    size = len(f[1]) - (at + 8) + len(f[2])
+    f[1][at : at + 8] = bytes.fromhex("1254C368") + (0x10000000 | size).to_bytes(4, "big")
+    decoder, recovered = decode(tmp_path, [bytes(x) for x in f], fast, chunk)
+    assert recovered == [len(f[0]) + len(f[1])]
+    (track,) = decoder.result.tracks
+    assert track.pcm is not None
+    np.testing.assert_array_equal(track.pcm.read_all(), np.concatenate(parts))
+    decoder.result.close()
+
+
+def test_a_fragment_start_is_its_id_a_size_and_ebml_version() -> None:
+    header = MAGIC + bytes([0xA3, 0x42, 0x86])  # as KVS writes it: a one-byte size
+    long_size = MAGIC + bytes.fromhex("0100000000000023") + bytes([0x42, 0x86])
+    audio = bytes(range(256)) * 4
+    assert fragment_start_in(audio + header + audio, 0, 3000) == len(audio)
+    assert fragment_start_in(audio + long_size, 0, 3000) == len(audio)
+    assert fragment_start_in(audio + MAGIC + bytes([0xA3, 0x42, 0x87]), 0, 3000) == -1
+    assert fragment_start_in(audio + MAGIC + bytes([0xA3, 0x42]), 0, 3000) == -1  # not all there
+    assert fragment_start_in(audio + header, 0, len(audio)) == -1  # begins after the range
+    assert fragment_start_in(audio + header, 0, len(audio) + 1) == len(audio)  # at its end
+    assert fragment_start_in(audio + MAGIC + b"\x00\x42\x86", 0, 3000) == -1  # no size

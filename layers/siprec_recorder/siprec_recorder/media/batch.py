@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from siprec_recorder.media.mkv import MkvReader
     from siprec_recorder.media.template import Template
 
-MAGIC = bytes.fromhex("1A45DFA3")
 PRODUCER_TIMESTAMP = "AWS_KINESISVIDEO_PRODUCER_TIMESTAMP"
 MIN_BATCH = 2
 Bools = npt.NDArray[np.bool_]
@@ -129,9 +128,10 @@ def _find(t: Template, buf: bytearray, pos: int, n: int, most: int) -> tuple[lis
             end = run0 + k * r.stride + t.suffix_len
             if (
                 end + 4 <= n
-                and buf[end : end + 4] == MAGIC
+                and buf[end : end + 4] == e.MAGIC
                 and buf[run0 + (k - 1) * r.stride] == e.SIMPLE_BLOCK
                 and buf[run0 + k * r.stride] != e.SIMPLE_BLOCK
+                and e.fragment_start_in(buf, run0 + r.head, run0 + r.stride) < 0
             ):  # a row before k-1 that is not a block fails the header check in _scan
                 starts.append(p)
                 counts.append(k)
@@ -142,8 +142,10 @@ def _find(t: Template, buf: bytearray, pos: int, n: int, most: int) -> tuple[lis
         if k == 0 or k == len(col):
             break
         end = run0 + k * r.stride + t.suffix_len
-        if end + 4 > n or buf[end : end + 4] != MAGIC:
+        if end + 4 > n or buf[end : end + 4] != e.MAGIC:
             break
+        if e.fragment_start_in(buf, run0 + r.head, run0 + r.stride) >= 0:
+            break  # the general path's rule for a Cluster's first block (first_block_is_whole)
         starts.append(p)
         counts.append(k)
         p = end
@@ -339,6 +341,7 @@ def take(reader: MkvReader, s: Spec, buf: bytearray, pos: int, n: int, out: list
     reader._cluster_tc = last_tc
     reader._first_cluster_tc = last_tc
     reader._after_cluster = True
+    reader._block_size = r.stride - r.head
     reader._stack[:] = [(e.SEGMENT, None, 0)]
     return end
 

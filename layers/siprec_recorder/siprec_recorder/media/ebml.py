@@ -64,6 +64,29 @@ DOC_TYPE = 0x4282
 DOC_TYPE_VERSION = 0x4287
 DOC_TYPE_READ_VERSION = 0x4285
 
+MAGIC = EBML.to_bytes(4, "big")  # every KVS fragment starts with an EBML header
+_VERSION_ID = EBML_VERSION.to_bytes(2, "big")
+FRAGMENT_HEAD = 4 + 8 + 2  # the most bytes fragment_start_in reads from a candidate
+
+
+def fragment_start_in(buf: bytes | bytearray, a: int, b: int) -> int:
+    """Offset of the first fragment start (EBML header id, a size, then EBMLVersion) that
+    begins in buf[a:b], or -1; a candidate whose bytes are not all in buf yet does not count.
+
+    Inside an element's body this is damage, not data: a corrupted size made the element claim
+    the next fragment(s), whose audio would be lost, or placed as this block's samples (another
+    call's audio on a reused stream)."""
+    end = b + len(MAGIC) - 1  # find() wants the whole id inside [a, end)
+    at = buf.find(MAGIC, a, end)
+    while at >= 0:
+        first = buf[at + 4] if at + 4 < len(buf) else 0
+        if first:
+            s = at + 4 + 9 - first.bit_length()
+            if buf[s : s + 2] == _VERSION_ID:
+                return at
+        at = buf.find(MAGIC, at + 1, end)
+    return -1
+
 
 def read_id(
     buf: bytes | bytearray | memoryview, pos: int, end: int, base: int = 0

@@ -62,7 +62,7 @@ def take_run(
     same[:, hl + 1 : hl + 3] = True  # the block timecode may differ
     ok = same.all(axis=1)
     k = count if bool(ok.all()) else int(np.argmin(ok))
-    if k < MIN_RUN:
+    if k < MIN_RUN or not reader.first_block_is_whole(buf, pos + hl, pos + stride, size):
         return None
     tc = (rows[:k, hl + 1].astype(np.int64) << 8) | rows[:k, hl + 2]
     tc = np.where(tc >= 0x8000, tc - 0x10000, tc)
@@ -71,4 +71,5 @@ def take_run(
     frame_size = size - 4
     duration = fmt.duration_ns(frame_size) if fmt is not None else default_ns
     del rows, head, same  # release the view of buf before the reader compacts it
+    reader._block_size = size
     return FrameRun(track, times, payload, frame_size, duration), pos + k * stride

@@ -97,6 +97,7 @@ class MkvReader:
         self._cluster_tc: int | None = None
         self._first_cluster_tc: int | None = None
         self._after_cluster = False
+        self._block_size: int | None = None  # size of the Cluster's latest SimpleBlock
         self._tracks: dict[int, _TrackTiming] = {}
         self._last_tracks: tuple[bytes, list[TrackEntry]] | None = None
         self._fast = fast
@@ -162,6 +163,9 @@ class MkvReader:
         while True:
             if self._skip:
                 take = min(self._skip, n - pos)
+                if take < self._skip and not final:  # keep what may begin a fragment header
+                    take = max(0, take - e.FRAGMENT_HEAD)
+                self._no_fragment_inside(buf, pos, pos + take, self._skip_from, "element")
                 pos += take
                 self._skip -= take
                 if self._skip:
@@ -226,6 +230,7 @@ class MkvReader:
                     raise MediaError(f"Cluster outside a Segment at offset {off}")
                 stack.append((eid, None if size == e.UNKNOWN else off + hl + size, 1))
                 self._cluster_tc = None
+                self._block_size = None
                 self._after_cluster = True
                 pos += hl
             elif parent == e.CLUSTER and eid == e.SIMPLE_BLOCK:
@@ -238,17 +243,22 @@ class MkvReader:
                         out.append(run[0])
                         pos = run[1]
                         continue
+                if size != self._block_size:  # a run's first block: see first_block_is_whole
+                    end = n if size == e.UNKNOWN else min(n, pos + hl + size)
+                    self._no_fragment_inside(buf, pos + hl, end, off, "SimpleBlock")
                 if size != e.UNKNOWN and 4 <= size <= MAX_BLOCK and pos + hl + size <= n:
                     a = pos + hl
                     if buf[a] >= 0x80 and not buf[a + 3] & 0x06:  # the common block: one copy
                         tc = int.from_bytes(buf[a + 1 : a + 3], "big", signed=True)
                         self._frame(buf[a] & 0x7F, tc, bytes(buf[a + 4 : a + size]), out)
+                        self._block_size = size
                         pos += hl + size
                         continue
                 body = self._whole(buf, pos, hl, size, n, MAX_BLOCK, "SimpleBlock")
                 if body is None:
                     break
                 self._frames(body, None, out)
+                self._block_size = size
                 pos += hl + size
             elif parent == e.CLUSTER and eid == e.TIMECODE:
                 body = self._whole(buf, pos, hl, size, n, 8, "cluster Timecode")
@@ -259,6 +269,8 @@ class MkvReader:
                     self._first_cluster_tc = self._cluster_tc
                 pos += hl + size
             elif parent == e.CLUSTER and eid == e.BLOCK_GROUP:
+                end = n if size == e.UNKNOWN else min(n, pos + hl + size)
+                self._no_fragment_inside(buf, pos + hl, end, off, "BlockGroup")
                 body = self._whole(buf, pos, hl, size, n, MAX_BLOCK, "BlockGroup")
                 if body is None:
                     break
@@ -294,6 +306,22 @@ class MkvReader:
             return None
         return bytes(buf[start : start + size])
 
+    def _no_fragment_inside(self, buf: bytearray, a: int, b: int, off: int, what: str) -> None:
+        """MediaError when buf[a:b], bytes of the element at `off`, holds a fragment start."""
+        at = e.fragment_start_in(buf, a, b)
+        if at >= 0:
+            raise MediaError(
+                f"{what} at offset {off} runs into a fragment starting at offset "
+                f"{self._base + at} (a damaged size)"
+            )
+
+    def first_block_is_whole(self, buf: bytearray, a: int, b: int, size: int) -> bool:
+        """For the fast paths: the rule the general path applies to the first SimpleBlock of a
+        run of same-size blocks (body buf[a:b]): no fragment start inside. A damaged size makes a
+        block differ from the one before it, so checking run starts finds the damage without
+        scanning every block's audio. False: leave the block to the general path."""
+        return size == self._block_size or e.fragment_start_in(buf, a, b) < 0
+
     def _start_skip(self, pos: int, off: int, hl: int, size: int) -> int:
         self._skip = size
         self._skip_from = off
@@ -310,6 +338,7 @@ class MkvReader:
         self._cluster_tc = None
         self._first_cluster_tc = None
         self._after_cluster = False
+        self._block_size = None
         out.append(FragmentStarted(self._fragment, off))
 
     def _unit(self, eid: int, body: bytes, out: list[MkvEvent]) -> None:

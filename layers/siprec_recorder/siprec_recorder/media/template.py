@@ -27,7 +27,6 @@ from siprec_recorder.media.events import TrackEntry
 if TYPE_CHECKING:
     from siprec_recorder.media.mkv import MkvReader, _TrackTiming
 
-MAGIC = bytes.fromhex("1A45DFA3")
 MAX_TEMPLATE = 4 << 20
 WAIT = -1
 INCOMPLETE = "incomplete"
@@ -141,7 +140,7 @@ def build(reader: MkvReader, buf: bytearray, pos: int, n: int) -> Template | str
         tracks: tuple[bytes, list[TrackEntry]] | None = None
         run: _Run | None = None
         timecode = (0, 0)
-        while not (p + 4 <= n and buf[p : p + 4] == MAGIC):
+        while not (p + 4 <= n and buf[p : p + 4] == e.MAGIC):
             if p - pos > MAX_TEMPLATE:
                 return None
             h = _header(buf, p, n)

@@ -19,7 +19,6 @@ from siprec_recorder.media import template as tpl
 from siprec_recorder.media.events import FragmentTags, FrameRun, MkvEvent
 from siprec_recorder.media.template import (
     INCOMPLETE,
-    MAGIC,
     MAX_TEMPLATE,
     PRODUCER_TIMESTAMP,
     WAIT,
@@ -55,13 +54,15 @@ def apply(
         return None
     if k == avail:
         return WAIT  # the run may go on past the buffer
+    if e.fragment_start_in(buf, run0 + r.head, run0 + r.stride) >= 0:
+        return None  # the Cluster's first block: the general path's rule (first_block_is_whole)
     suffix = run0 + k * r.stride
     if suffix + t.suffix_len + 4 > n:
         return WAIT
     post = np.frombuffer(buf, np.uint8, count=t.suffix_len, offset=suffix)
     if not (post[t.suffix_idx] == t.suffix_ref).all():
         return None
-    if buf[suffix + t.suffix_len : suffix + t.suffix_len + 4] != MAGIC:
+    if buf[suffix + t.suffix_len : suffix + t.suffix_len + 4] != e.MAGIC:
         return None
     if r.cluster_size is not None:
         a, b = r.cluster_size
@@ -113,6 +114,7 @@ def apply(
             reader._cluster_tc = tc_value
             reader._first_cluster_tc = tc_value
             reader._after_cluster = True
+            reader._block_size = r.stride - r.head
             times = np.int64(first) + ticks * np.int64(t.scale)
             step_ns = step * t.scale if step is not None else None
             out.append(FrameRun(r.track, times, payload, r.frame_size, t.duration_ns, step_ns))

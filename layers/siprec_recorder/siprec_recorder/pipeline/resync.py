@@ -15,8 +15,8 @@ from pathlib import Path
 
 from siprec_recorder.errors import MediaError
 from siprec_recorder.media.decode import StreamDecoder
+from siprec_recorder.media.ebml import MAGIC  # the start of every KVS fragment
 
-MAGIC = b"\x1a\x45\xdf\xa3"  # EBML header: the start of every KVS fragment
 CHUNK = 1 << 20
 MAX_RESYNCS = 1000  # a stream of garbage is not worth more attempts
 
