@@ -76,6 +76,27 @@ def test_report_command(tmp_path: Path, capsys) -> None:
     assert names == ["agent-1.wav", "customer-0.wav", "manifest.json", "stereo.wav"]
 
 
+def test_two_sessions_of_one_conversation_get_two_report_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --out the PNG is named after the interaction and the transaction: a second
+    session of the same conversation no longer overwrites the first one's report."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    written = []
+    for tx in ("tx-first", "tx-second"):
+        root = tmp_path / tx
+        manifest = make_recording(root)
+        manifest["transaction_id"] = tx  # the same interaction id, another session
+        (root / "manifest.json").write_text(json.dumps(manifest))
+        assert main(["report", str(root)]) == 0
+        written.append(capsys.readouterr().out.strip())
+    interaction = manifest["interaction_id"]
+    assert written == [f"{interaction}-tx-first-report.png", f"{interaction}-tx-second-report.png"]
+    assert all((tmp_path / name).stat().st_size > 1000 for name in written)
+
+
 def test_report_command_bad_input(tmp_path: Path) -> None:
     assert main(["report", str(tmp_path / "missing")]) == 2
     (tmp_path / "manifest.json").write_text("[1, 2")

@@ -166,3 +166,17 @@ def test_a_reader_that_stops_early_gets_no_error_message() -> None:
     finally:
         os.close(w)
     assert proc.stderr == b"" and proc.returncode == 1
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_still_an_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a closed stdout is quiet; a broken socket or child pipe inside a command is not."""
+    import siprec_recorder.commands.metadata as command
+
+    def broken(args: object) -> int:
+        raise BrokenPipeError(32, "Broken pipe (a socket)")
+
+    monkeypatch.setattr(command, "run", broken)
+    assert main(["metadata", str(SIPREC_CORPUS / "sems_1.txt")]) == 2
+    assert "Broken pipe (a socket)" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import select
 import sys
 from collections.abc import Sequence
 
@@ -43,7 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.func(args)
         sys.stdout.flush()  # here, so a closed pipe is caught below, not at interpreter exit
-    except BrokenPipeError:  # `... | head` stopped reading: not an error worth a message
+    except BrokenPipeError as exc:
+        if not _stdout_closed():  # another pipe (a socket, a child): a real error
+            print(f"siprec-recorder {args.command}: {one_line(str(exc))}", file=sys.stderr)
+            return 2
+        # `... | head` stopped reading: not an error worth a message
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except RecorderError as exc:
@@ -56,6 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     return status
+
+
+def _stdout_closed() -> bool:
+    """Whether our stdout is a pipe whose reader went away (poll reports an error on it)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll, or stdout is not a real file
+        return False
 
 
 def one_line(text: str, limit: int = 300) -> str:

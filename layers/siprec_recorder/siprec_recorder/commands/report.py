@@ -84,6 +84,11 @@ def audio_paths(root: Path, manifest: dict[str, Any], folder: str | None = None)
 
 
 def _safe_name(manifest: dict[str, Any]) -> str:
-    ident = str(manifest.get("interaction_id") or manifest.get("transaction_id") or "call")
-    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in ident)[:80].strip("._")
-    return cleaned or "call"
+    """`<interaction id>-<transaction id>`: one name per recorded session (a conversation can
+    have several), from key-safe segments; an id that could be a phone number is left out."""
+    from siprec_recorder.recording.keys import safe_segment
+    from siprec_recorder.recording.tags import could_be_personal
+
+    ids = [str(manifest.get(k) or "") for k in ("interaction_id", "transaction_id")]
+    usable = [safe_segment(i, limit=80) for i in ids if i and not could_be_personal(i)]
+    return "-".join(usable) or "call"
