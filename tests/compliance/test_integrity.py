@@ -314,3 +314,15 @@ def test_hostile_manifest_values_are_problems_not_crashes(tmp_path: Path) -> Non
     (root / "manifest.json").write_text(json.dumps(manifest))
     problems = problems_of(root)
     assert (PREFIX + "a\ud800b", "missing") in [(p.key, p.what.split(":")[0]) for p in problems]
+
+
+def test_an_object_listed_twice_is_a_problem(tmp_path: Path) -> None:
+    """A manifest that lists one file twice (and so can hide that another is missing from the
+    list) is not a valid inventory of the recording."""
+    root = tmp_path / "rec"
+    manifest = make_recording(root)
+    doc = json.loads((root / "manifest.json").read_text())
+    doc["objects"].append(dict(doc["objects"][0]))
+    (root / "manifest.json").write_text(json.dumps(doc))
+    found = [(p.key, p.what) for p in problems_of(root)]
+    assert (manifest["objects"][0]["key"], "listed twice") in found

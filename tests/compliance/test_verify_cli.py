@@ -61,6 +61,33 @@ def test_parent_folder_finds_the_one_manifest(tmp_path: Path, aws: None) -> None
     assert main(["verify", str(tmp_path / "a")]) == 0
 
 
+def test_a_conversation_folder_with_two_sessions_asks_which_one(
+    tmp_path: Path, aws: None, capsys
+) -> None:
+    """Two recordings below the folder (two sessions of one conversation): verify does not pick
+    one and call the folder verified."""
+    signed_recording(tmp_path / "conv" / "tx-a")
+    signed_recording(tmp_path / "conv" / "tx-b")
+    assert main(["verify", str(tmp_path / "conv")]) == 2
+    assert "more than one manifest.json below the folder" in capsys.readouterr().err
+
+
+def test_signing_key_id_from_the_environment_is_trusted_and_required(
+    tmp_path: Path, aws: None, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGNING_KEY_ID (the deployment's key, as the Recorder has it) works like --key-id: the
+    signature is checked with that key, and a recording without one fails."""
+    root = tmp_path / "rec"
+    key_id = signed_recording(root)
+    monkeypatch.setenv("SIGNING_KEY_ID", key_id)
+    assert main(["verify", str(root)]) == 0
+    assert f"signature valid: key {key_id}" in capsys.readouterr().out
+    (root / SIGNATURE_NAME).unlink()
+    assert main(["verify", str(root)]) == 1
+    # --no-kms checks digests only: the configured key does not make a signature required
+    assert main(["verify", str(root), "--no-kms"]) == 0
+
+
 def test_without_kms_says_signature_not_checked(tmp_path: Path, aws: None, capsys) -> None:
     root = tmp_path / "rec"
     signed_recording(root)

@@ -86,6 +86,34 @@ def test_missing_fragment_is_a_gap_of_silence(fast: bool) -> None:
 
 
 @pytest.mark.parametrize("fast", FAST)
+def test_a_hold_of_several_minutes_is_written_as_silence_and_the_audio_follows(fast: bool) -> None:
+    """A gap longer than the timeline's 1 MiB buffer (65 s at 8 kHz) goes straight to the spool
+    as silence: the audio after it must still start exactly 5 minutes later."""
+    w = KvsStreamWriter()
+    a, b = noise(FRAG, 5), noise(FRAG, 6)
+    data = w.fragment(T0, a)[1] + w.fragment(T0 + 2000 + 300_000, b)[1]
+    r = decode_bytes(data, fast=fast)
+    hold = 300 * 8000
+    assert np.array_equal(pcm_of(r), np.concatenate([a, np.zeros(hold, np.int16), b]))
+    assert (r.tracks[0].gaps, r.tracks[0].gap_ms, r.tracks[0].samples) == (
+        1,
+        300_000.0,
+        2 * FRAG + hold,
+    )
+
+
+@pytest.mark.parametrize("fast", FAST)
+def test_a_fragment_is_placed_at_the_nearest_sample(fast: bool) -> None:
+    """At 44.1 kHz a millisecond is 44.1 samples: a fragment 2105 ms after the first starts at
+    sample 2.105 x 44100 = 92830.5, placed at the nearest sample rounding half up (92831), not
+    truncated (92830): the gap is 4631 samples."""
+    w = KvsStreamWriter(sample_rate=44100)
+    a, b = noise(88200, 7), noise(88200, 8)
+    r = decode_bytes(w.fragment(T0, a)[1] + w.fragment(T0 + 2105, b)[1], fast=fast)
+    assert np.array_equal(pcm_of(r), np.concatenate([a, np.zeros(4631, np.int16), b]))
+
+
+@pytest.mark.parametrize("fast", FAST)
 @pytest.mark.parametrize(("start_ms", "dropped"), [(1985, 120), (1900, 800), (1991, 0)])
 def test_overlap_drops_the_overlapping_samples(fast: bool, start_ms: int, dropped: int) -> None:
     """A fragment that starts before the previous one ended: its first samples are dropped.
