@@ -395,3 +395,44 @@ def test_partial_update_sorted_before_the_complete_snapshot_still_counts() -> No
     call, enq = run([update, *base])
     assert enq == [] and call.status == CallStatus.ENDED
     assert lc.expected_labels(call) == {"1", "2", "3"}
+
+
+def _fold(*raw: dict[str, Any]) -> Call:
+    call: Call | None = None
+    for ev in raw:
+        call, _ = lc.apply_event(call, parse_event(ev))
+    assert call is not None
+    return call
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_the_latest_updated_headers_win_whatever_the_arrival_order(reverse: bool) -> None:
+    """EventBridge does not keep order: the re-INVITE headers kept are those of the UPDATED
+    event stamped last, so a late copy of an older one does not undo a transfer."""
+    older = event("UPDATED", time="2023-04-05T22:14:05Z", updateHeaders={"X-Agent": "first"})
+    newer = event("UPDATED", time="2023-04-05T22:14:09Z", updateHeaders={"X-Agent": "second"})
+    call = _fold(*([newer, older] if reverse else [older, newer]))
+    assert call.update_headers == {"X-Agent": "second"}
+
+
+def test_invite_headers_merge_and_the_first_value_of_each_stays() -> None:
+    first = event("STARTED", arn=ARN_A)
+    second = event("STARTED", arn=ARN_B)
+    second["detail"]["inviteHeaders"] = {"Call-ID": "another", "X-Extra": "1"}
+    call = _fold(first, second)
+    assert call.invite_headers["Call-ID"] == "e9fffff2020a598b86962867715db0cf"  # first's
+    assert call.invite_headers["X-Extra"] == "1" and "From" in call.invite_headers
+
+
+@pytest.mark.parametrize("started_first", [True, False])
+def test_started_owns_a_streams_start_fields_and_ended_its_end(started_first: bool) -> None:
+    """Whatever the order, the SDP label and index come from STARTED (an ENDED that repeats
+    them differently does not rewrite them) and the end time from ENDED (not a FAILED's)."""
+    started = event("STARTED", arn=ARN_A, label="1", index=0)
+    ended = event("ENDED", arn=ARN_A, label="9", index=5, time="2023-04-05T22:14:18Z")
+    failed = event("FAILED", arn=ARN_A, time="2023-04-05T22:14:10Z")
+    call = _fold(*([started, failed, ended] if started_first else [failed, ended, started]))
+    s = call.stream(ARN_A)
+    assert s is not None
+    assert (s.media_label, s.media_index) == ("1", 0)
+    assert s.end_time == "2023-04-05T22:14:17.788Z"  # ENDED's endTime, not FAILED's failTime
