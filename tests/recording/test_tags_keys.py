@@ -49,6 +49,9 @@ def test_sanitising_keeps_allowed_characters_and_caps_length() -> None:
         "1.555.555.0127",
         "+1.555.555.0127",
         "1555555012700000",  # 16 plain digits: a card number's length, not a hex id
+        "415#555#0123",  # sanitised to 415_555_0123: still the number, digit for digit
+        "4(1(5(5(5(5(0(1(2(3",  # a separator between every digit
+        "tel:415*555*0123",
     ],
 )
 def test_phone_numbers_are_refused(value: str) -> None:

@@ -28,7 +28,8 @@ MAX_TAGS = 10  # S3 allows 10 tags per object
 
 # S3 tag values: letters, digits, spaces and _ . : / = + - @ (ASCII letters only here).
 _FORBIDDEN = re.compile(r"[^A-Za-z0-9 _.:/=+\-@]+")
-_PHONE = re.compile(r"\+?\(?\d(?:[ ().\-]{0,2}\d){6,}")  # 1.555.555.0127 too
+# 1.555.555.0127 too, and digits apart by `_`: what sanitising makes of other separators
+_PHONE = re.compile(r"\+?\(?\d(?:[ ()._\-]{0,2}\d){6,}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 # hex with at least one letter: 16+ plain digits are a card-number length, not an id
 _HEX = re.compile(r"(?=[0-9]*[a-fA-F])[0-9a-fA-F]{16,}")
@@ -60,7 +61,8 @@ def guard_tag(key: str, value: str) -> str:
     clean = sanitize_tag_value(value)
     if not clean:
         raise StorageError(f"tag {key} has an empty value")
-    if looks_like_phone_number(clean) and not (key in ID_KEYS and is_opaque_id(clean)):
+    number = looks_like_phone_number(value) or looks_like_phone_number(clean)
+    if number and not (key in ID_KEYS and is_opaque_id(clean)):
         raise StorageError(f"tag {key} value refused: it looks like a phone number")
     return clean
 
