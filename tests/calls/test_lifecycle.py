@@ -436,3 +436,37 @@ def test_started_owns_a_streams_start_fields_and_ended_its_end(started_first: bo
     assert s is not None
     assert (s.media_label, s.media_index) == ("1", 0)
     assert s.end_time == "2023-04-05T22:14:17.788Z"  # ENDED's endTime, not FAILED's failTime
+
+
+def test_a_recorded_call_stays_recorded_when_its_job_finishes_again() -> None:
+    """An SQS redelivery of a job that already succeeded finishes again with the same outcome.
+    A stream that started after the call was final (a late leg, counted as LateStreams) must not
+    send the final call back to waiting."""
+    claimed = lc.claim_for_recording(queued_call(), 1)
+    assert claimed is not None
+    done, _ = lc.finish_recording(claimed, CallStatus.RECORDED, "m.json", None, frozenset({ARN_A}))
+    late, _ = lc.apply_event(done, parse_event(event("STARTED", arn=ARN_B)))
+    again, effects = lc.finish_recording(
+        late, CallStatus.RECORDED, "m.json", None, frozenset({ARN_A})
+    )
+    assert effects == [] and again.status == CallStatus.RECORDED and again.manifest_key == "m.json"
+
+
+def test_a_final_call_refuses_another_manifest() -> None:
+    claimed = lc.claim_for_recording(queued_call(), 1)
+    assert claimed is not None
+    done = lc.mark_recorded(claimed, CallStatus.RECORDED, "m.json")
+    assert lc.mark_recorded(done, CallStatus.RECORDED, "m.json") == done  # the same: a no-op
+    with pytest.raises(EventError, match="already RECORDED"):
+        lc.mark_recorded(done, CallStatus.RECORDED, "other/manifest.json")
+
+
+def test_going_back_to_wait_for_a_new_stream_drops_the_checkpoint() -> None:
+    """The partial work saved by a checkpointed attempt was planned without the new stream: the
+    next attempt must start over, not resume a plan that lacks it."""
+    claimed = lc.claim_for_recording(queued_call(), 1)
+    assert claimed is not None
+    saved = lc.save_checkpoint(claimed, {"done": {ARN_A: {"frames": 1}}})
+    during, _ = lc.apply_event(saved, parse_event(event("STARTED", arn=ARN_B)))
+    back, _ = lc.finish_recording(during, CallStatus.RECORDED, "m.json", None, frozenset({ARN_A}))
+    assert back.status == CallStatus.ENDED and back.checkpoint is None
