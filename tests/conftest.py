@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             "kvs-samples/, chime-events/): put that folder beside the checkout",
             returncode=4,
         )
+
+
+@pytest.fixture(autouse=True)
+def _temporary_files_stay_in_the_test(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spools made without a folder go to the system temp dir; a test that stops early (a
+    refused hostile stream) leaves them behind: 560 MB per run in /tmp before this. Here they go
+    to the test's own tmp_path, which pytest deletes when the test passes."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 @pytest.fixture(scope="session")

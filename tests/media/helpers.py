@@ -50,9 +50,13 @@ def decode_bytes(
     spool_dir: Path | None = None,
 ) -> DecodeResult:
     dec = StreamDecoder(call_filter=call_filter, fast=fast, spool_dir=spool_dir)
-    for i in range(0, len(data), chunk):
-        dec.feed(data[i : i + chunk])
-    return dec.close()
+    try:
+        for i in range(0, len(data), chunk):
+            dec.feed(data[i : i + chunk])
+        return dec.close()
+    except BaseException:
+        dec.close().close()  # no spool left behind, as decode_file does
+        raise
 
 
 def summary(result: DecodeResult) -> dict[str, object]:
