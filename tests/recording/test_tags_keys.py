@@ -135,3 +135,18 @@ def test_stream_name_from_arn() -> None:
     assert stream_name(arn) == "ChimeVoiceConnector-x-1"
     assert stream_name(None) == "unknown-stream"
     assert "/" not in stream_name("arn:aws:kinesisvideo:r:1:stream/../../x/1")
+
+
+def test_every_part_of_a_key_stays_inside_the_call_folder() -> None:
+    """Role, label, prefix and transaction id come from events and metadata: each becomes one
+    safe segment, so no value can add a folder level or climb out of the call's folder."""
+    when = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    keys = recording_keys(UUID, "../../tx/..", when, "rec/")
+    assert keys.folder.startswith(f"rec/2026/11/26/{UUID}/") and keys.folder.count("/") == 6
+    assert ".." not in keys.folder.split("/")
+    hostile_prefix = recording_keys(UUID, "tx", when, "rec/../../other/").folder
+    assert ".." not in hostile_prefix.split("/") and hostile_prefix.startswith("rec/")
+    party = keys.party("../agent", "2/../../x", "wav")
+    assert party.startswith(keys.folder) and "/" not in party[len(keys.folder) :]
+    with pytest.raises(StorageError, match="no transaction id"):
+        recording_keys(UUID, "", when, "rec/")
