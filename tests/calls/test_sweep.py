@@ -252,3 +252,34 @@ def test_a_backlog_never_fails_a_call_that_no_recorder_tried(aws: Aws) -> None:
     assert call.attempt == 1 + resent
     assert sorted(j["attempt"] for j in jobs(aws)) == list(range(2, 2 + resent))
     assert table.claim(TXN, call.attempt) is not None
+
+
+def test_the_newest_fragment_decides_whether_a_stream_is_live() -> None:
+    """KVS lists fragments in no promised order: one from 20 minutes ago and one from 2
+    seconds ago mean the stream is live."""
+    from siprec_recorder.calls.sweep import last_fragment_ms
+
+    class Several:
+        def list_fragments(self, stream_arn: str, start_ms: int, end_ms: int) -> list[Fragment]:
+            return [
+                Fragment(number=str(i), producer_ms=ms, server_ms=ms, duration_ms=2000, size=1)
+                for i, ms in enumerate((9_000_000, 10_198_000, 9_500_000))
+            ]
+
+    assert last_fragment_ms(Several(), ARN_A, 0, 10_200_000) == 10_198_000
+
+
+def test_a_call_ended_on_one_leg_is_finalised_when_the_other_went_quiet(aws: Aws) -> None:
+    """Leg A sent ENDED, leg B's ENDED never came (the call is ENDED, not ACTIVE): the sweeper
+    probes B too, and queues the call once KVS shows B silent."""
+    table, queue, clock = setup(aws)
+    table.apply_event(parse_event(event("STARTED", arn=ARN_A)))
+    table.apply_event(parse_event(event("STARTED", arn=ARN_B)))
+    table.apply_event(parse_event(event("ENDED", arn=ARN_A)))
+    before = table.get(TXN)
+    assert before is not None and before.status == CallStatus.ENDED
+    now = T0 + timedelta(minutes=241)
+    clock.at = now
+    report = run_sweep(table, queue, Probe({ARN_B: now - timedelta(minutes=9)}), POLICY, now)
+    assert report.ended_by_probe == [TXN]
+    assert jobs(aws) == [{"transaction_id": TXN, "attempt": 1}]
