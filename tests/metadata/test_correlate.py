@@ -177,3 +177,25 @@ def test_sdp_labels_disagreeing_with_metadata() -> None:
     owner, warnings = stream_owner(meta, "2", 1)
     assert owner is not None and owner.aor == "Extension-016190619@speechpath.ie"
     assert warnings
+
+
+def test_an_update_adds_streams_to_a_participant_and_headers_to_the_call() -> None:
+    """A participant that starts sending a second stream (a transfer onto a new m-line) keeps
+    the stream it had: labels once sent stay expected. Headers of both snapshots are kept, the
+    update's winning where both have one."""
+    complete = parse_metadata(
+        (SIPREC_CORPUS / "cisco_1.xml").read_bytes(), headers={"X-First": "1", "X-Both": "old"}
+    )
+    update = (
+        f"<recording {NS}><datamode>partial</datamode>"
+        f'<stream stream_id="s3" session_id="{CISCO_SESSION}"><label>3</label></stream>'
+        f'<participantstreamassoc participant_id="{CISCO_7300}"><send>s3</send>'
+        "</participantstreamassoc></recording>"
+    )
+    partial = parse_metadata(update, headers={"X-Second": "2", "X-Both": "new"})
+    merged = merge(complete, partial)  # type: ignore[arg-type]
+    by_aor = {p.aor: p for p in merged.participants}
+    assert by_aor["sip:7300@35.162.237.204"].sends == ("2", "3")
+    assert expected_labels(merged) == ["1", "2", "3"]
+    got = {k.lower(): v for k, v in merged.headers.items()}
+    assert (got["x-first"], got["x-second"], got["x-both"]) == ("1", "2", "new")
