@@ -81,3 +81,24 @@ def test_configured_extractors() -> None:
     assert len(extractors_from_spec("default,uui")) == 6
     with pytest.raises(MetadataError, match="unknown"):
         extractors_from_spec("header:x,magic")
+
+
+def test_extension_names_match_in_any_case_and_can_be_configured() -> None:
+    xml = WITH_EXTENSION.replace("g:conversationId>", "g:ConversationID>")
+    found = find_interaction_id(parse_metadata(xml))
+    assert found is not None and found.value == "ext-conv-1"
+    only = extractors_from_spec("extension:CONVERSATIONID")
+    found = find_interaction_id(parse_metadata(xml), None, only)
+    assert found is not None and (found.value, found.source) == (
+        "ext-conv-1",
+        "extension:CONVERSATIONID",
+    )
+
+
+def test_uui_hex_is_recognised_without_the_encoding_parameter_and_bounded() -> None:
+    payload = b"\x04\xc8\x24" + CNV.encode()
+    assert decode_uui(payload.hex()) == payload  # hex digits alone: decoded
+    found = find_interaction_id(None, {"User-to-User": payload.hex()})
+    assert found is not None and found.value == CNV
+    huge = payload.hex() + "00" * 600  # over 1 KiB: not read at all
+    assert find_interaction_id(None, {"User-to-User": huge}) is None
