@@ -125,3 +125,23 @@ def test_far_apart_timestamps_cannot_ask_for_unbounded_silence(fast: bool) -> No
     with pytest.raises(MediaError, match="gaps of more than 21600 s in total"):
         decode_bytes(data, fast=fast)
     assert time.monotonic() - started < 5
+
+
+def test_header_and_info_fields_that_would_misread_the_stream_are_refused() -> None:
+    """A DocType other than Matroska/WebM, an EBMLReadVersion above 1 (a reader for version 1
+    cannot read it), a TimecodeScale of 0 (every block at time 0); no TimecodeScale: the
+    Matroska default of 1 ms."""
+    from siprec_recorder.media import units
+
+    def header(doctype: bytes, read_version: int) -> bytes:
+        return el(0x4282, doctype) + uint_el(0x42F7, read_version)
+
+    assert units.parse_ebml_header(header(b"webm", 1)) == "webm"
+    with pytest.raises(MediaError, match="not a Matroska stream"):
+        units.parse_ebml_header(header(b"mp4x", 1))
+    with pytest.raises(MediaError, match="read version"):
+        units.parse_ebml_header(header(b"matroska", 2))
+    assert units.parse_info(b"") == 1_000_000
+    assert units.parse_info(uint_el(0x2AD7B1, 100_000)) == 100_000
+    with pytest.raises(MediaError, match="TimecodeScale"):
+        units.parse_info(uint_el(0x2AD7B1, 0))
