@@ -240,3 +240,45 @@ def test_tracks_of_skipped_calls_are_not_listed(fast: bool) -> None:
     r = decode_bytes(data, fast=fast, call_filter=CallFilter(transaction_id="A"))
     assert [t.name for t in r.tracks] == ["AUDIO"] and r.skipped_fragments == 1
     assert np.array_equal(pcm_of(r), a)
+
+
+@pytest.mark.parametrize("fast", FAST)
+def test_frames_stamped_25_ms_apart_drift_into_counted_gaps(fast: bool) -> None:
+    """Evenly spaced blocks whose spacing (25 ms) is not their length (20 ms): each frame is
+    placed at its own time under the tolerance rule (contiguous within max(half a frame, 2 ms)
+    = 80 samples of where the audio ends, else a gap), so every third frame opens a gap.
+    (A run is only appended whole when its spacing equals the frame length.)"""
+    w = KvsStreamWriter()
+    parts = [noise(1600, 9 + k) for k in range(4)]  # fragments of 10 frames, 250 ms apart
+    spread = [5 * i for i in range(10)]
+    data = b"".join(w.fragment(T0 + 250 * k, p, jitter_ms=spread)[1] for k, p in enumerate(parts))
+    r = decode_bytes(data, fast=fast)
+    want: list[np.ndarray] = []
+    position = gaps = 0
+    for k, p in enumerate(parts):  # the documented rule, frame by frame
+        for i in range(10):
+            delta = 2000 * k + 200 * i - position  # stamped at 250 k + 25 i ms
+            if delta > 80:
+                want.append(np.zeros(delta, np.int16))
+                position += delta
+                gaps += 1
+            want.append(p[160 * i : 160 * (i + 1)])
+            position += 160
+    assert np.array_equal(pcm_of(r), np.concatenate(want))
+    assert r.tracks[0].gaps == gaps > 10
+
+
+@pytest.mark.parametrize("fast", FAST)
+def test_an_odd_length_l16_payload_loses_its_last_byte_not_the_sample_alignment(fast: bool) -> None:
+    """A 321-byte L16 frame (a producer bug or damage) holds 160 whole samples: the odd byte is
+    dropped, so every later sample still starts on an even byte (else all the audio after it
+    would be noise)."""
+    w = KvsStreamWriter()
+    a, b = noise(FRAG, 10), noise(FRAG, 11)
+    first = bytearray(w.fragment(T0, a)[1])
+    head = bytes.fromhex("A30100000000000144")  # the first block: id, 8-byte size 324
+    at = first.find(head)
+    first[at : at + 9] = bytes.fromhex("A30100000000000145")  # size 325
+    first[at + 9 + 324 : at + 9 + 324] = b"\x7f"  # one stray byte after its 320 bytes of audio
+    r = decode_bytes(bytes(first) + w.fragment(T0 + 2000, b)[1], fast=fast)
+    assert np.array_equal(pcm_of(r), np.concatenate([a, b]))
