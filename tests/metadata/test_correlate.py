@@ -199,3 +199,25 @@ def test_an_update_adds_streams_to_a_participant_and_headers_to_the_call() -> No
     assert expected_labels(merged) == ["1", "2", "3"]
     got = {k.lower(): v for k, v in merged.headers.items()}
     assert (got["x-first"], got["x-second"], got["x-both"]) == ("1", "2", "new")
+
+
+def test_streams_nobody_sends_go_to_participants_that_send_nothing_in_order() -> None:
+    """A sends s1; B and C send nothing; s2, s3 and s4 have no sender. s2 goes to B and s3 to
+    C (document order, never to A, which has its stream), s4 to nobody."""
+    from siprec_recorder.metadata.correlate import owners
+
+    xml = (
+        f"<recording {NS}><datamode>complete</datamode>"
+        '<participant participant_id="a"/><participant participant_id="b"/>'
+        '<participant participant_id="c"/>'
+        + "".join(
+            f'<stream stream_id="s{i}" session_id="x"><label>{i}</label></stream>'
+            for i in range(1, 5)
+        )
+        + '<participantstreamassoc participant_id="a"><send>s1</send></participantstreamassoc>'
+        "</recording>"
+    )
+    found, notes = owners(parse_metadata(xml))
+    got = {sid: (p.id if p else None) for sid, p in found.items()}
+    assert got == {"s1": "a", "s2": "b", "s3": "c", "s4": None}
+    assert "by document order" in notes["s2"] and "no participant sends" in notes["s4"]
