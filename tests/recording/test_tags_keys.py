@@ -144,6 +144,8 @@ def test_every_part_of_a_key_stays_inside_the_call_folder() -> None:
     keys = recording_keys(UUID, "../../tx/..", when, "rec/")
     assert keys.folder.startswith(f"rec/2026/11/26/{UUID}/") and keys.folder.count("/") == 6
     assert ".." not in keys.folder.split("/")
+    conversation = recording_keys("../conv/..", "tx", when, "rec/").folder
+    assert conversation.count("/") == 6 and ".." not in conversation.split("/")
     hostile_prefix = recording_keys(UUID, "tx", when, "rec/../../other/").folder
     assert ".." not in hostile_prefix.split("/") and hostile_prefix.startswith("rec/")
     party = keys.party("../agent", "2/../../x", "wav")
