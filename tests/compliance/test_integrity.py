@@ -326,3 +326,35 @@ def test_an_object_listed_twice_is_a_problem(tmp_path: Path) -> None:
     (root / "manifest.json").write_text(json.dumps(doc))
     found = [(p.key, p.what) for p in problems_of(root)]
     assert (manifest["objects"][0]["key"], "listed twice") in found
+
+
+def test_a_signature_kms_could_not_check_is_a_failure_when_a_key_is_trusted(signed) -> None:
+    """KMS unreachable (no network, throttled): the signature is not known to be valid. With a
+    trusted key (or --require-signature) that is a failure, not a note."""
+    from siprec_recorder.recording.integrity import SignatureUnchecked
+
+    root, key_id = signed
+
+    class Unreachable:
+        def verify(self, digest: bytes, signature: bytes, key_id: str, algorithm: str) -> bool:
+            raise SignatureUnchecked("KMS unreachable: EndpointConnectionError")
+
+    required = check_recording(
+        root, verifier=Unreachable(), trusted_key_ids=[key_id], require_signature=True
+    )
+    assert [(p.key, p.what) for p in required.problems] == [
+        (
+            SIGNATURE_NAME,
+            "signature required, not checked: KMS unreachable: EndpointConnectionError",
+        )
+    ]
+    trusted_only = check_recording(root, verifier=Unreachable(), trusted_key_ids=[key_id])
+    assert trusted_only.problems == required.problems and trusted_only.signature_valid is not True
+
+
+def test_a_json_file_without_an_objects_list_is_not_a_manifest(tmp_path: Path) -> None:
+    root = tmp_path / "rec"
+    make_recording(root)
+    (root / "manifest.json").write_text(json.dumps({"transaction_id": "tx"}))
+    found = [(p.key, p.what) for p in problems_of(root)]
+    assert ("manifest.json", "not a manifest: no 'objects' list") in found
