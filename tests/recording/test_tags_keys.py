@@ -152,3 +152,11 @@ def test_every_part_of_a_key_stays_inside_the_call_folder() -> None:
     assert party.startswith(keys.folder) and "/" not in party[len(keys.folder) :]
     with pytest.raises(StorageError, match="no transaction id"):
         recording_keys(UUID, "", when, "rec/")
+
+
+def test_a_number_dressed_as_an_opaque_id_is_still_refused() -> None:
+    """Only a whole UUID or 16+ hex characters is opaque: a short hex-looking value holding a
+    number, or a UUID with a number appended, is not (mutation testing)."""
+    for value in ("4155550123ab", f"{UUID}@4155550123"):
+        with pytest.raises(StorageError, match="phone number"):
+            guard_tag(TAG_CALL_ID, value)
